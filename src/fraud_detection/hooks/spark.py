@@ -1,0 +1,74 @@
+"""One SparkSession per Kedro run, built from ``conf/<env>/spark.yml``.
+
+Nodes never build a session: they receive Spark DataFrames from the catalog. The hook
+starts the session before the pipeline runs and stops it afterwards, but only if it created
+it, so a session that already exists (a notebook, a test run, Databricks) is reused and kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+from pyspark.sql import SparkSession
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MASTER = "local[*]"
+
+
+def build_spark_session(spark_conf: dict[str, Any], app_name: str) -> SparkSession:
+    """Get or create the session; every ``spark.*`` key of the config passes through.
+
+    ``spark.master`` defaults to ``local[*]`` unless Spark Connect (``SPARK_REMOTE``) is set
+    or a session is already active (a cluster-provided one keeps its master).
+    """
+    conf = {str(k): str(v) for k, v in (spark_conf or {}).items()}
+    builder = SparkSession.builder.appName(app_name)
+    if os.environ.get("SPARK_REMOTE"):
+        conf.pop("spark.master", None)
+        builder = builder.remote(os.environ["SPARK_REMOTE"])
+    elif SparkSession.getActiveSession() is None:
+        conf.setdefault("spark.master", DEFAULT_MASTER)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+class SparkHooks:
+    """Starts the run's SparkSession and stops it when the run ends, if it started it."""
+
+    def __init__(self) -> None:
+        self._spark_conf: dict[str, Any] = {}
+        self._app_name = "fraud-detection"
+        self._owned: SparkSession | None = None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        try:
+            self._spark_conf = dict(context.config_loader["spark"])
+        except KeyError:
+            self._spark_conf = {}
+        self._app_name = context.project_path.name
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        existed = SparkSession.getActiveSession() is not None
+        spark = build_spark_session(self._spark_conf, self._app_name)
+        self._owned = None if existed else spark
+        logger.info("Spark %s, master %s", spark.version, spark.conf.get("spark.master", "remote"))
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._stop()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._owned is not None:
+            self._owned.stop()
+            self._owned = None
