@@ -1,0 +1,59 @@
+# Two commands matter: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+# Offline, quiet, loopback-only defaults for every command run from here.
+export KEDRO_DISABLE_TELEMETRY ?= true
+export DO_NOT_TRACK ?= 1
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export PYSPARK_PYTHON := $(abspath $(BIN)/python)
+export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
+
+.PHONY: run test install data check-java check-python clean help
+
+help:
+	@echo "make run   - set up .venv, generate data if data/01_raw has none, run the training pipeline"
+	@echo "make test  - run the whole test suite (what CI runs)"
+	@echo "make data  - generate PaySim-format data into data/01_raw if none is there"
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "Python 3.11 or newer is needed as '$(PYTHON)' (found: $$($(PYTHON) --version 2>&1))."; \
+	  echo "Install it, or run: make run PYTHON=/path/to/python3.11"; exit 1; }
+
+check-java:
+	@major=$$(java -XshowSettings:properties -version 2>&1 | sed -n 's/.*java.specification.version = //p'); \
+	if [ -z "$$major" ]; then \
+	  echo "Java 17 is needed by Spark and was not found on PATH."; \
+	  echo "Install it: 'sudo apt-get install openjdk-17-jre-headless' (Debian/Ubuntu),"; \
+	  echo "'brew install openjdk@17' (macOS), or set JAVA_HOME and PATH to a JDK 17."; exit 1; \
+	elif [ "$${major%%.*}" -lt 17 ] 2>/dev/null; then \
+	  echo "Java $$major found; Spark 4 needs Java 17 or newer. Install openjdk-17 and put it on PATH."; exit 1; \
+	fi
+
+$(INSTALLED): pyproject.toml | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(INSTALLED)
+
+data: check-java install
+	@if ls data/01_raw/*.csv >/dev/null 2>&1; then \
+	  echo "Using the CSV already in data/01_raw: $$(ls data/01_raw/*.csv | tr '\n' ' ')"; \
+	else \
+	  $(BIN)/kedro run --pipeline data_generation; \
+	fi
+
+run: check-java data
+	$(BIN)/kedro run
+
+test: check-java install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,93 @@
+"""Train/test split and the Spark ML pipeline: type indexing, feature assembly, decision tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.classification import DecisionTreeClassifier
+from pyspark.ml.feature import StringIndexer, VectorAssembler
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+WEIGHT = "classWeight"
+_BUCKETS = 10_000
+
+
+def _split_column(df: DataFrame, split: dict[str, Any]) -> Column:
+    """True for test rows. Random: a seeded hash of the transaction; time: the latest steps."""
+    fraction = float(split["test_fraction"])
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"train.split.test_fraction must be in (0, 1), got {fraction}")
+    method = split["method"]
+    if method == "random":
+        key = F.xxhash64("nameOrig", "step", "amount", "nameDest", F.lit(int(split["seed"])))
+        return F.pmod(key, F.lit(_BUCKETS)) < F.lit(int(fraction * _BUCKETS))
+    if method == "time":
+        cutoff = df.select(F.percentile_approx("step", 1.0 - fraction, 100_000)).first()[0]
+        return F.col("step") > F.lit(cutoff)
+    raise ValueError(f"train.split.method must be 'random' or 'time', got {method!r}")
+
+
+def split_train_test(
+    model_input: DataFrame, params: dict[str, Any]
+) -> tuple[DataFrame, DataFrame]:
+    """Keep the transaction types where fraud occurs, then split deterministically."""
+    rows = model_input.where(F.col("type").isin(*params["transaction_types"]))
+    is_test = _split_column(rows, params["split"])
+    return rows.where(~is_test), rows.where(is_test)
+
+
+def class_weights(train: DataFrame, class_weight: str | float) -> tuple[float, float]:
+    """Weights of (legitimate, fraud) rows; 'balanced' gives both classes equal total weight."""
+    if class_weight != "balanced":
+        return 1.0, float(class_weight)
+    counts = {row["label"]: row["count"] for row in train.groupBy("label").count().collect()}
+    frauds, legit = counts.get(1, 0), counts.get(0, 0)
+    if not frauds or not legit:
+        raise ValueError(
+            f"model input: the training set needs both classes, found {frauds} fraud and "
+            f"{legit} legitimate rows; generate or supply more data"
+        )
+    return 1.0, legit / frauds
+
+
+def build_estimator(params: dict[str, Any]) -> Pipeline:
+    """The unfitted Spark ML pipeline described by ``params:train``."""
+    categorical = list(params["categorical_features"])
+    indexed = [f"{name}Index" for name in categorical]
+    tree = params["model"]
+    return Pipeline(
+        stages=[
+            StringIndexer(inputCols=categorical, outputCols=indexed, handleInvalid="keep"),
+            VectorAssembler(
+                inputCols=[*params["numeric_features"], *indexed], outputCol="features"
+            ),
+            DecisionTreeClassifier(
+                labelCol="label",
+                featuresCol="features",
+                weightCol=WEIGHT,
+                maxDepth=int(tree["max_depth"]),
+                maxBins=int(tree["max_bins"]),
+                minInstancesPerNode=int(tree["min_instances_per_node"]),
+                minInfoGain=float(tree["min_info_gain"]),
+                impurity=tree["impurity"],
+                seed=int(tree["seed"]),
+            ),
+        ]
+    )
+
+
+def fit_model(train: DataFrame, params: dict[str, Any]) -> PipelineModel:
+    """Fit on the training rows, fraud rows weighted by ``train.class_weight``."""
+    legit_weight, fraud_weight = class_weights(train, params["class_weight"])
+    weighted = train.withColumn(
+        WEIGHT, F.when(F.col("label") == 1, fraud_weight).otherwise(legit_weight)
+    )
+    return build_estimator(params).fit(weighted)
+
+
+def feature_names(model: PipelineModel) -> list[str]:
+    """The assembled feature vector's column names, in order."""
+    assembler = next(s for s in model.stages if isinstance(s, VectorAssembler))
+    return list(assembler.getInputCols())

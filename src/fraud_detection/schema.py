@@ -1,0 +1,28 @@
+"""The PaySim transaction schema: column names, types and allowed values, in file order.
+
+One place that every stage (generator, validation, features, scoring) agrees on.
+"""
+
+from __future__ import annotations
+
+# Column -> Spark SQL type, in the order of the Kaggle CSV header.
+RAW_COLUMNS: dict[str, str] = {
+    "step": "int",
+    "type": "string",
+    "amount": "double",
+    "nameOrig": "string",
+    "oldbalanceOrg": "double",
+    "newbalanceOrig": "double",
+    "nameDest": "string",
+    "oldbalanceDest": "double",
+    "newbalanceDest": "double",
+    "isFraud": "int",
+    "isFlaggedFraud": "int",
+}
+
+TRANSACTION_TYPES: tuple[str, ...] = ("CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER")
+
+LABEL = "isFraud"
+CUSTOMER = "nameOrig"
+
+EXPECTED_HEADER = ",".join(RAW_COLUMNS)

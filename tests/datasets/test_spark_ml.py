@@ -1,0 +1,28 @@
+"""SparkMLModelDataset: versioned save and load of a fitted PipelineModel."""
+
+from __future__ import annotations
+
+from kedro.io.core import Version
+from pyspark.ml import Pipeline
+from pyspark.ml.feature import StringIndexer
+
+from fraud_detection.datasets import SparkMLModelDataset
+
+
+def test_versioned_round_trip_keeps_each_version(spark, tmp_path):
+    data = spark.createDataFrame([("a",), ("b",), ("b",)], "kind string")
+    model = Pipeline(stages=[StringIndexer(inputCol="kind", outputCol="idx")]).fit(data)
+    path = str(tmp_path / "model")
+
+    first = SparkMLModelDataset(filepath=path, version=Version(None, "2026-01-01T00.00.00.000Z"))
+    assert not first.exists()
+    first.save(model)
+    second = SparkMLModelDataset(filepath=path, version=Version(None, "2026-01-02T00.00.00.000Z"))
+    second.save(model)
+
+    assert (tmp_path / "model" / "2026-01-01T00.00.00.000Z" / "model" / "metadata").is_dir()
+    latest = SparkMLModelDataset(filepath=path, version=Version(None, None))
+    assert latest.exists()
+    loaded = latest.load()
+    assert [r["idx"] for r in loaded.transform(data).collect()] == [1.0, 0.0, 0.0]
+    assert latest.resolve_load_version() == "2026-01-02T00.00.00.000Z"

@@ -1,0 +1,107 @@
+"""Split, class weights, fitting and evaluation metrics on small hand-made data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fraud_detection.pipelines.train.evaluation import (
+    best_f1_threshold,
+    evaluate_model,
+    ranking_metrics,
+    threshold_metrics,
+)
+from fraud_detection.pipelines.train.nodes import class_weights, fit_model, split_train_test
+
+PARAMS = {
+    "transaction_types": ["TRANSFER", "CASH_OUT"],
+    "split": {"method": "random", "test_fraction": 0.3, "seed": 42},
+    "categorical_features": ["type"],
+    "numeric_features": ["amount", "emptiesOrigin"],
+    "class_weight": "balanced",
+    "model": {"max_depth": 3, "max_bins": 16, "min_instances_per_node": 1,
+              "min_info_gain": 0.0, "impurity": "gini", "seed": 7},
+}
+
+
+@pytest.fixture(scope="module")
+def model_input(spark):
+    """400 rows over 40 steps; fraud (every 20th row) is exactly 'emptiesOrigin', in TRANSFER/CASH_OUT."""
+    rows = []
+    for i in range(400):
+        kind = ["TRANSFER", "CASH_OUT", "PAYMENT", "CASH_IN"][i % 4]
+        fraud = int(kind != "PAYMENT" and kind != "CASH_IN" and i % 10 == 0)
+        rows.append((i % 40 + 1, kind, float(100 + i), f"C{i}", f"C{i + 1000}", fraud, fraud))
+    return spark.createDataFrame(
+        rows, "step int, type string, amount double, nameOrig string, nameDest string, "
+              "emptiesOrigin int, label int")
+
+
+def test_random_split_is_deterministic_disjoint_and_keeps_fraud_types(model_input):
+    train, test = split_train_test(model_input, PARAMS)
+    train_ids = {r["nameOrig"] for r in train.collect()}
+    test_ids = {r["nameOrig"] for r in test.collect()}
+    again = {r["nameOrig"] for r in split_train_test(model_input, PARAMS)[1].collect()}
+    assert test_ids == again
+    assert not train_ids & test_ids
+    assert len(train_ids) + len(test_ids) == 200  # only TRANSFER and CASH_OUT rows
+    assert 0.2 < len(test_ids) / 200 < 0.4
+    other_seed = {**PARAMS, "split": {**PARAMS["split"], "seed": 1}}
+    assert {r["nameOrig"] for r in split_train_test(model_input, other_seed)[1].collect()} != test_ids
+
+
+def test_time_split_puts_the_latest_steps_in_test(model_input):
+    params = {**PARAMS, "split": {"method": "time", "test_fraction": 0.25, "seed": 0}}
+    train, test = split_train_test(model_input, params)
+    # TRANSFER/CASH_OUT rows sit on 20 steps (1, 2, 5, 6, ... 37, 38), 10 rows each.
+    assert train.agg({"step": "max"}).first()[0] == 29
+    assert test.agg({"step": "min"}).first()[0] == 30
+    assert (train.count(), test.count()) == (150, 50)
+
+
+@pytest.mark.parametrize("bad", [{"method": "shuffle", "test_fraction": 0.3, "seed": 1},
+                                 {"method": "random", "test_fraction": 1.5, "seed": 1}])
+def test_bad_split_parameters_are_named(model_input, bad):
+    with pytest.raises(ValueError, match="train.split"):
+        split_train_test(model_input, {**PARAMS, "split": bad})
+
+
+def test_class_weights(model_input):
+    # 20 frauds (i = 0, 20, 40, ...) among 400 rows.
+    assert class_weights(model_input, "balanced") == (1.0, 380 / 20)
+    assert class_weights(model_input, 5) == (1.0, 5.0)
+    with pytest.raises(ValueError, match="needs both classes"):
+        class_weights(model_input.where("label = 0"), "balanced")
+
+
+def test_fit_and_evaluate_a_separable_problem(model_input):
+    train, test = split_train_test(model_input, PARAMS)
+    model = fit_model(train, PARAMS)
+    metrics = evaluate_model(model, train, test, PARAMS)
+    assert metrics["auprc"] == 1.0 and metrics["auroc"] == 1.0
+    assert metrics["precision"] == metrics["recall"] == metrics["f1"] == 1.0
+    cm = metrics["confusion_matrix"]
+    assert cm["fp"] == cm["fn"] == 0 and cm["tp"] == metrics["test_frauds"] > 0
+    assert metrics["test_rows"] + metrics["train_rows"] == 200
+    assert metrics["baseline_auprc"] == pytest.approx(metrics["test_frauds"] / metrics["test_rows"])
+    assert set(metrics["feature_importances"]) == {"amount", "emptiesOrigin", "typeIndex"}
+    assert metrics["feature_importances"]["emptiesOrigin"] == 1.0
+
+
+def test_ranking_metrics_exact():
+    labels, scores = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
+    metrics = ranking_metrics(labels, scores)
+    assert metrics["auprc"] == pytest.approx(5 / 6)
+    assert metrics["auroc"] == 0.75
+    assert metrics["baseline_auprc"] == 0.5
+    with pytest.raises(ValueError, match="only one class"):
+        ranking_metrics(np.array([0, 0]), np.array([0.1, 0.2]))
+
+
+def test_threshold_is_best_f1_and_metrics_are_exact():
+    labels, scores = np.array([0, 0, 1, 1, 0]), np.array([0.1, 0.4, 0.35, 0.8, 0.9])
+    assert best_f1_threshold(labels, scores) == 0.35
+    metrics = threshold_metrics(labels, scores, 0.35)
+    assert metrics["confusion_matrix"] == {"tn": 1, "fp": 2, "fn": 0, "tp": 2}
+    assert (metrics["precision"], metrics["recall"]) == (0.5, 1.0)
+    assert metrics["f1"] == pytest.approx(2 / 3)
