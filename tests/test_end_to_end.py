@@ -1,0 +1,90 @@
+"""The whole local pipeline through ``kedro run``: generate, split, aggregate, train."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pyspark.sql import functions as F
+
+from fraud_detection.pipelines.split.nodes import RawDataError
+from tests.kedro_project import run_kedro, scratch_project, versions
+from tests.raw_files import VALID_LINES, write_csv
+
+pytestmark = pytest.mark.integration
+
+N_ROWS = 20_000
+
+
+@pytest.fixture(scope="module")
+def trained_project(spark, tmp_path_factory):
+    project = scratch_project(tmp_path_factory.mktemp("e2e"))
+    run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": N_ROWS}})
+    run_kedro(project)
+    return project
+
+
+def _only_version(project, relative):
+    folder = project / relative
+    [version] = versions(folder)
+    return version / folder.name
+
+
+def test_generated_raw_file_is_plain_csv(trained_project):
+    lines = (trained_project / "data/01_raw/transactions.csv").read_text().splitlines()
+    assert lines[0] == ("step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,"
+                        "oldbalanceDest,newbalanceDest,isFraud,isFlaggedFraud")
+    assert len(lines) == N_ROWS + 1
+
+
+def test_every_output_exists_versioned_and_non_empty(spark, trained_project):
+    shards = _only_version(trained_project, "data/02_intermediate/transaction_shards")
+    shard_dirs = sorted(p.name for p in shards.iterdir() if p.name.startswith("shard="))
+    assert shard_dirs == sorted(f"shard={i}" for i in range(16))
+    assert spark.read.parquet(str(shards)).count() == N_ROWS
+    table = _only_version(trained_project, "data/04_feature/model_input_table.parquet")
+    assert spark.read.parquet(str(table)).count() == N_ROWS
+    model = _only_version(trained_project, "data/06_models/fraud_model")
+    assert (model / "stages").is_dir() and (model / "metadata").is_dir()
+    report = json.loads(_only_version(trained_project, "data/08_reporting/raw_validation.json")
+                        .read_text())
+    assert report["rows"] == N_ROWS and report["quarantined"] == 0
+
+
+def test_each_customer_lives_in_one_shard(spark, trained_project):
+    shards = _only_version(trained_project, "data/02_intermediate/transaction_shards")
+    rows = spark.read.parquet(str(shards))
+    spread = rows.groupBy("nameOrig").agg(F.countDistinct("shard").alias("shards"))
+    assert spread.where("shards > 1").count() == 0
+
+
+def test_model_clearly_beats_the_trivial_baseline(trained_project):
+    metrics = json.loads(
+        _only_version(trained_project, "data/08_reporting/evaluation_metrics.json").read_text()
+    )
+    assert metrics["test_frauds"] > 0
+    assert metrics["auprc"] > 0.5
+    assert metrics["auprc"] > 20 * metrics["baseline_auprc"]
+    assert metrics["auroc"] > 0.9
+    assert sum(metrics["confusion_matrix"].values()) == metrics["test_rows"]
+
+
+def test_too_many_malformed_rows_fail_the_run_and_keep_the_quarantine(spark, tmp_path):
+    project = scratch_project(tmp_path / "bad")
+    bad = ["3,PAYMENT,abc,C7,10.0,0.0,M1,0.0,0.0,0,0", "4,WIRE,1.0,C8,10.0,9.0,C1,0.0,0.0,0,0"]
+    write_csv(project / "data/01_raw", VALID_LINES * 4 + bad)
+    with pytest.raises(RawDataError, match=r"2 of 10 rows .* are malformed \(20.00%\)"):
+        run_kedro(project, ["split"])
+    quarantine = _only_version(project, "data/02_intermediate/quarantined_transactions.parquet")
+    rows = {r["step"]: r["problems"] for r in spark.read.parquet(str(quarantine)).collect()}
+    assert rows == {"3": "amount: not a number ('abc')", "4": "type: unknown value 'WIRE'"}
+    # Nothing downstream was written: no shard version looks complete.
+    assert not (project / "data/02_intermediate/transaction_shards").exists()
+
+
+def test_quarantined_rows_under_the_threshold_do_not_stop_the_run(spark, tmp_path):
+    project = scratch_project(tmp_path / "some-bad")
+    write_csv(project / "data/01_raw", VALID_LINES * 4 + ["3,PAYMENT,abc,C7,10.0,0.0,M1,0,0,0,0"])
+    run_kedro(project, ["split"], params={"split": {"max_quarantine_fraction": 0.2}})
+    shards = _only_version(project, "data/02_intermediate/transaction_shards")
+    assert spark.read.parquet(str(shards)).count() == 8
