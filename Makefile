@@ -12,12 +12,13 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: run test install data check-java check-python clean help
+.PHONY: run test install data ui check-java check-python clean help
 
 help:
 	@echo "make run   - set up .venv, generate data if data/01_raw has none, run the training pipeline"
 	@echo "make test  - run the whole test suite (what CI runs)"
 	@echo "make data  - generate PaySim-format data into data/01_raw if none is there"
+	@echo "make ui    - the MLflow UI on the project's store: http://127.0.0.1:$(UI_PORT)"
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -54,6 +55,10 @@ run: check-java data
 
 test: check-java install
 	$(BIN)/python -m pytest
+
+UI_PORT ?= 5000
+ui: install
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port $(UI_PORT)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -9,16 +9,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kedro.framework.cli.utils import find_run_command
+from kedro.framework.cli.project import run
 from kedro.framework.project import configure_project
 
 
 def main(*args, **kwargs):
-    package_name = Path(__file__).parent.name
-    configure_project(package_name)
-    interactive = hasattr(sys, "ps1")
-    kwargs["standalone_mode"] = not interactive
-    run = find_run_command(package_name)
+    configure_project(Path(__file__).parent.name)
+    kwargs["standalone_mode"] = not hasattr(sys, "ps1")  # interactive: return, don't exit
     return run(*args, **kwargs)
 
 

@@ -1,10 +1,17 @@
-"""Kedro project settings: configuration loader and hooks."""
+"""Kedro project settings: configuration loader and hooks (one concern per hook)."""
+
+import warnings
 
 from kedro.config import OmegaConfigLoader
 
+from fraud_detection.hooks.mlflow_tracking import MlflowTrackingHook
+from fraud_detection.hooks.provenance import ProvenanceHook
 from fraud_detection.hooks.spark import SparkHooks
 
-HOOKS = (SparkHooks(),)
+# Pluggy calls the last registered hook first: the MLflow run opens (after checking the
+# tracking server answers) before Spark starts, and provenance runs last on dataset
+# events, while the MLflow run is open.
+HOOKS = (ProvenanceHook(), SparkHooks(), MlflowTrackingHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -15,3 +22,6 @@ CONFIG_LOADER_ARGS = {
         "mlflow": ["mlflow*", "mlflow*/**"],
     },
 }
+
+# Kedro 1.7 itself calls OmegaConf's deprecated register_new_resolver on every config load.
+warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")

@@ -11,26 +11,31 @@ import logging
 import os
 from typing import Any
 
+from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 from pyspark.sql import SparkSession
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MASTER = "local[*]"
+# Set on every Databricks compute (classic and serverless); the platform owns the session.
+ON_DATABRICKS = "DATABRICKS_RUNTIME_VERSION"
 
 
 def build_spark_session(spark_conf: dict[str, Any], app_name: str) -> SparkSession:
     """Get or create the session; every ``spark.*`` key of the config passes through.
 
-    ``spark.master`` defaults to ``local[*]`` unless Spark Connect (``SPARK_REMOTE``) is set
-    or a session is already active (a cluster-provided one keeps its master).
+    ``spark.master`` defaults to ``local[*]`` unless Spark Connect (``SPARK_REMOTE``) is set,
+    a session is already active, or the run is on Databricks (``DATABRICKS_RUNTIME_VERSION``):
+    a cluster-provided session keeps its master. A ``null`` value drops the key, so an
+    environment can remove a base setting its cluster owns (``spark.driver.memory: null``).
     """
-    conf = {str(k): str(v) for k, v in (spark_conf or {}).items()}
+    conf = {str(k): str(v) for k, v in (spark_conf or {}).items() if v is not None}
     builder = SparkSession.builder.appName(app_name)
     if os.environ.get("SPARK_REMOTE"):
         conf.pop("spark.master", None)
         builder = builder.remote(os.environ["SPARK_REMOTE"])
-    elif SparkSession.getActiveSession() is None:
+    elif SparkSession.getActiveSession() is None and not os.environ.get(ON_DATABRICKS):
         conf.setdefault("spark.master", DEFAULT_MASTER)
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -49,7 +54,7 @@ class SparkHooks:
     def after_context_created(self, context) -> None:
         try:
             self._spark_conf = dict(context.config_loader["spark"])
-        except KeyError:
+        except (KeyError, MissingConfigException):
             self._spark_conf = {}
         self._app_name = context.project_path.name
 

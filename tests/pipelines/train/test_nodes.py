@@ -77,7 +77,8 @@ def test_class_weights(model_input):
 def test_fit_and_evaluate_a_separable_problem(model_input):
     train, test = split_train_test(model_input, PARAMS)
     model = fit_model(train, PARAMS)
-    metrics = evaluate_model(model, train, test, PARAMS)
+    metrics, scores = evaluate_model(model, train, test, PARAMS)
+    assert list(scores.columns) == ["label", "probability"] and len(scores) == metrics["test_rows"]
     assert metrics["auprc"] == 1.0 and metrics["auroc"] == 1.0
     assert metrics["precision"] == metrics["recall"] == metrics["f1"] == 1.0
     cm = metrics["confusion_matrix"]

@@ -74,8 +74,11 @@ def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
 
 def evaluate_model(
     model: PipelineModel, train: DataFrame, test: DataFrame, params: dict[str, Any]
-) -> dict[str, Any]:
-    """Metrics of the model on the test rows, threshold chosen on the training rows."""
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Metrics of the model on the test rows, threshold chosen on the training rows.
+
+    Also returns the test rows' labels and probabilities, for the evaluation plots.
+    """
     train_scores = fraud_probabilities(model, train)
     test_scores = fraud_probabilities(model, test)
     threshold = best_f1_threshold(
@@ -83,7 +86,7 @@ def evaluate_model(
     )
     labels, scores = test_scores["label"].to_numpy(), test_scores["probability"].to_numpy()
     importances = model.stages[-1].featureImportances.toArray()
-    return {
+    metrics = {
         **ranking_metrics(labels, scores),
         "threshold": threshold,
         **threshold_metrics(labels, scores, threshold),
@@ -94,3 +97,4 @@ def evaluate_model(
         "split_method": params["split"]["method"],
         "feature_importances": dict(zip(feature_names(model), map(float, importances))),
     }
+    return metrics, test_scores

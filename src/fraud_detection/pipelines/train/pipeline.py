@@ -1,9 +1,10 @@
-"""Model input table -> train/test split -> fitted Spark ML pipeline -> evaluation."""
+"""Model input table -> train/test split -> fitted Spark ML pipeline -> evaluation, plots."""
 
 from kedro.pipeline import Node, Pipeline
 
 from .evaluation import evaluate_model
 from .nodes import fit_model, split_train_test
+from .plots import plot_evaluation
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -24,8 +25,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 evaluate_model,
                 inputs=["fraud_model", "train_set", "test_set", "params:train"],
-                outputs="evaluation_metrics",
+                outputs=["evaluation_metrics", "test_scores"],
                 name="evaluate_model",
+            ),
+            Node(
+                plot_evaluation,
+                inputs=["test_scores", "evaluation_metrics"],
+                outputs="evaluation_plots",
+                name="plot_evaluation",
             ),
         ]
     )

@@ -1,0 +1,275 @@
+"""One MLflow run per Kedro run: parameters, tags, metrics, plots, the model and its release.
+
+The run opens before any node (after checking the tracking server answers, so an outage
+fails in seconds, not after an hour of Spark), and closes as FINISHED, or FAILED with the
+error text. Under ``mlflow run`` (``MLFLOW_RUN_ID`` set) the hook attaches to that run: no
+second run, no rename, no experiment switch. Configuration: ``conf/<env>/mlflow.yml``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from kedro.config import MissingConfigException
+from kedro.framework.hooks import hook_impl
+from mlflow import MlflowClient
+
+import fraud_detection
+from fraud_detection.pipelines.train.evaluation import fraud_probabilities, ranking_metrics
+from fraud_detection.tracking.config import MlflowSettings, export_credentials, redact
+from fraud_detection.tracking.git import git_info
+from fraud_detection.tracking.model_logging import log_spark_model
+from fraud_detection.tracking.registry import register_and_promote
+
+logger = logging.getLogger(__name__)
+
+_MAX_PARAM = 6000
+_SECRET_WORDS = ("password", "secret", "token", "credential", "api_key")
+
+
+class TrackingUnavailableError(RuntimeError):
+    """The MLflow tracking server does not answer; raised before any node runs."""
+
+
+def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """``{"train": {"model": {"max_depth": 8}}}`` -> ``{"train.model.max_depth": "8"}``.
+
+    Keys that look like secrets are masked, so a credential never becomes a param.
+    """
+    flat: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, name))
+        elif any(word in name.lower() for word in _SECRET_WORDS):
+            flat[name] = "***"
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            flat[name] = text[:_MAX_PARAM]
+    return flat
+
+
+def check_reachable(uri: str, timeout: float) -> None:
+    """Fail fast when an HTTP tracking server does not answer ``/health``."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    url = f"{uri.rstrip('/')}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return
+    except urllib.error.HTTPError as exc:
+        if exc.code < 500:  # answering, e.g. 401/404 behind a proxy: reachable
+            return
+        reason = f"HTTP {exc.code}"
+    except OSError as exc:
+        reason = str(getattr(exc, "reason", exc))
+    raise TrackingUnavailableError(
+        f"MLflow tracking server {redact(uri)} is unreachable ({reason}); start it, or set "
+        "tracking_uri in conf/<env>/mlflow.yml or MLFLOW_TRACKING_URI"
+    )
+
+
+class MlflowTrackingHook:
+    """Opens, fills and closes the run's MLflow run; registers the trained model."""
+
+    def __init__(self) -> None:
+        self.settings: MlflowSettings | None = None
+        self._project_path = Path.cwd()
+        self._env = "local"
+        self._run_id: str | None = None
+        self._owns_run = False
+        self._params: dict[str, Any] = {}
+
+    # --- configuration --------------------------------------------------------------------
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        loader = context.config_loader
+        self._project_path, self._env = Path(context.project_path), context.env or "local"
+        self.settings = MlflowSettings.from_config(_section(loader, "mlflow"), self._project_path)
+        export_credentials(_section(loader, "credentials").get("mlflow"))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.settings and self.settings.enabled and self._run_id)
+
+    # --- run lifecycle --------------------------------------------------------------------
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        settings = self.settings
+        if settings is None or not settings.enabled:
+            return
+        check_reachable(settings.tracking_uri, settings.connect_timeout)
+        mlflow.set_tracking_uri(settings.tracking_uri)
+        if settings.registry_uri:
+            mlflow.set_registry_uri(settings.registry_uri)
+        self._params = catalog.load("parameters") if catalog.exists("parameters") else {}
+        run = self._start_run(run_params)
+        self._run_id = run.info.run_id
+        if settings.log.get("params", True):
+            _log_params(self._run_id, flatten(self._params))
+        mlflow.set_tags(self._tags(run_params))
+        logger.info("MLflow run %s in %s", self._run_id, redact(settings.tracking_uri))
+
+    def _start_run(self, run_params: dict[str, Any]):
+        attached = os.environ.get("MLFLOW_RUN_ID")  # read first: start_run deletes it
+        if attached:
+            self._owns_run = True
+            return mlflow.start_run(run_id=attached)
+        if mlflow.active_run() is not None:  # a notebook's run: log into it, leave it open
+            self._owns_run = False
+            return mlflow.active_run()
+        self._owns_run = True
+        experiment_id = self._experiment_id()
+        name = f"{'+'.join(run_params.get('pipeline_names') or ['__default__'])}"
+        return mlflow.start_run(experiment_id=experiment_id, run_name=name)
+
+    def _experiment_id(self) -> str:
+        settings = self.settings
+        client = MlflowClient()
+        experiment = client.get_experiment_by_name(settings.experiment_name)
+        if experiment is not None:
+            return experiment.experiment_id
+        location = settings.artifact_location if settings.is_local_store else None
+        return client.create_experiment(settings.experiment_name, artifact_location=location)
+
+    def _tags(self, run_params: dict[str, Any]) -> dict[str, str]:
+        git = git_info(self._project_path)
+        return {
+            "kedro.run_id": str(run_params.get("run_id") or run_params.get("session_id")),
+            "kedro.env": self._env,
+            "kedro.pipelines": ",".join(run_params.get("pipeline_names") or ["__default__"]),
+            "kedro.runner": str(run_params.get("runner") or "SequentialRunner"),
+            "git.commit": git["commit"],
+            "git.dirty": git["dirty"],
+            "mlflow.source.git.commit": git["commit"],
+            "project.version": fraud_detection.__version__,
+        }
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._end("FINISHED")
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception) -> None:
+        if self.active:
+            text = redact(f"{type(error).__name__}: {error}")
+            mlflow.set_tag("error", text[:5000])
+            mlflow.log_text(text, "error.txt")
+        self._end("FAILED")
+
+    def _end(self, status: str) -> None:
+        if self.active and self._owns_run:
+            mlflow.end_run(status=status)
+        self._run_id = None
+
+    # --- what the run produced ------------------------------------------------------------
+    @hook_impl
+    def after_node_run(self, node, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        if not self.active:
+            return
+        roles = self.settings.roles
+        metrics = outputs.get(roles.get("metrics"))
+        if metrics is None:
+            return
+        mlflow.log_metrics(_numeric(metrics))
+        model = inputs.get(roles.get("model"))
+        evaluation = inputs.get(roles.get("evaluation_data"))
+        if model is not None and evaluation is not None and self.settings.log.get("model"):
+            self._log_and_register(model, evaluation, metrics)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
+        if not self.active:
+            return
+        if dataset_name == self.settings.role("plots") and self.settings.log.get("plots"):
+            for name, figure in data.items():
+                mlflow.log_figure(figure, f"plots/{name}")
+        if dataset_name in (self.settings.role("reports") or []):
+            mlflow.log_dict(data, f"reports/{dataset_name}.json")
+
+    def _log_and_register(self, model, evaluation, metrics: dict[str, Any]) -> None:
+        info = log_spark_model(model, evaluation)
+        if not self.settings.log.get("register"):
+            return
+        settings, metric = self.settings, self.settings.champion["metric"]
+
+        def score_champion(version: str) -> float:
+            champion = mlflow.spark.load_model(f"models:/{settings.registered_model_name}/{version}")
+            scores = fraud_probabilities(champion, evaluation)
+            return ranking_metrics(scores["label"].to_numpy(), scores["probability"].to_numpy())[
+                metric
+            ]
+
+        promotion = register_and_promote(
+            MlflowClient(), settings.registered_model_name, info.model_uri, self._run_id,
+            release=self._params["train"]["release"], metric=metric,
+            new_score=float(metrics[metric]),
+            min_improvement=float(settings.champion["min_improvement"]),
+            score_champion=score_champion,
+            tags={
+                "kedro_run_id": mlflow.get_run(self._run_id).data.tags.get("kedro.run_id", ""),
+                "threshold": str(metrics.get("threshold", "")),
+                **{f"metric.{k}": str(v) for k, v in metrics.items() if _is_number(v)},
+                **self._data_version_tags(),
+            },
+        )
+        mlflow.set_tags({
+            "registry.model": settings.registered_model_name,
+            "registry.version": promotion.version,
+            "registry.coordinate": promotion.coordinate,
+            "registry.decision": "champion" if promotion.promoted else "challenger",
+            "registry.reason": promotion.reason,
+        })
+        mlflow.log_dict(promotion.as_dict(), "registry/promotion.json")
+
+    def _data_version_tags(self) -> dict[str, str]:
+        """``data.<dataset>`` = version for every dataset version recorded on the run."""
+        tags = mlflow.get_run(self._run_id).data.tags
+        return {
+            f"data.{key.split('.', 2)[2]}": value
+            for key, value in tags.items()
+            if key.startswith(("kedro.input.", "kedro.output."))
+        }
+
+
+def _section(loader, key: str) -> dict[str, Any]:
+    try:
+        return dict(loader[key] or {})
+    except (KeyError, MissingConfigException):
+        return {}
+
+
+def _numeric(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numbers of a (nested) metrics dict, flattened: ``confusion_matrix.tp`` and so on."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_numeric(value, f"{name}."))
+        elif _is_number(value):
+            flat[name] = float(value)
+    return flat
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _log_params(run_id: str, params: dict[str, str]) -> None:
+    """Log in batches of 100 (MLflow's limit), skipping keys the run already holds.
+
+    ``mlflow run`` logs its entry-point parameters first; logging one again with another
+    value would raise, so existing keys are left as they are.
+    """
+    client = MlflowClient()
+    existing = client.get_run(run_id).data.params
+    fresh = [mlflow.entities.Param(k, v) for k, v in params.items() if k not in existing]
+    for start in range(0, len(fresh), 100):
+        client.log_batch(run_id, params=fresh[start : start + 100])

@@ -1,0 +1,141 @@
+"""Which data versions a run read and wrote, logged both ways.
+
+Forward (run -> data): every versioned input and output becomes an ``mlflow.data`` input of
+the MLflow run (context ``input`` or ``output``) whose source names the exact version, plus
+a ``kedro.input.<dataset>`` / ``kedro.output.<dataset>`` tag holding the version.
+Backward (data -> run): the MLflow run ID is written into the outputs themselves: a
+``provenance.json`` beside each local versioned output, and, for Pachyderm, the commit's
+description and provenance file (set here, before the dataset saves its commit).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from kedro.framework.hooks import hook_impl
+
+from fraud_detection.tracking.git import git_info
+from fraud_detection.tracking.sources import mlflow_dataset
+from fraud_detection.tracking.versions import DatasetVersion, resolve_version
+
+logger = logging.getLogger(__name__)
+
+RECORD = "provenance.json"
+
+
+class ProvenanceHook:
+    """Collects dataset versions during a run and links them to the MLflow run."""
+
+    def __init__(self) -> None:
+        self._catalog = None
+        self._project_path = Path.cwd()
+        self._env = "local"
+        self._run: dict[str, Any] = {}
+        self.inputs: dict[str, DatasetVersion] = {}
+        self.outputs: dict[str, DatasetVersion] = {}
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._project_path, self._env = Path(context.project_path), context.env or "local"
+
+    @hook_impl
+    def after_catalog_created(self, catalog) -> None:
+        self._catalog = catalog
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        self.inputs, self.outputs = {}, {}
+        self._run = {
+            "kedro_run_id": str(run_params.get("run_id") or run_params.get("session_id")),
+            "env": self._env,
+            "pipelines": run_params.get("pipeline_names") or ["__default__"],
+            "git": git_info(self._project_path),
+        }
+
+    @hook_impl
+    def after_dataset_loaded(self, dataset_name: str) -> None:
+        self._record(dataset_name, saved=False)
+
+    @hook_impl
+    def before_dataset_saved(self, dataset_name: str, node) -> None:
+        dataset = self._dataset(dataset_name)
+        if hasattr(dataset, "set_run_metadata"):  # Pachyderm: run IDs go into the commit
+            dataset.set_run_metadata(
+                kedro_run_id=self._run.get("kedro_run_id"),
+                mlflow_run_id=_mlflow_run_id(),
+                node=node.name,
+                git_commit=self._run.get("git", {}).get("commit"),
+                input_commits={
+                    name: v.version for name, v in self.inputs.items() if v.kind == "pachyderm"
+                },
+            )
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str) -> None:
+        self._record(dataset_name, saved=True)
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._write_records("FINISHED")
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._write_records("FAILED")
+
+    def _dataset(self, name: str):
+        if self._catalog is None or name.startswith("params:") or name == "parameters":
+            return None
+        try:
+            return self._catalog.get(name)
+        except Exception:  # a dataset the catalog cannot describe: nothing to record
+            return None
+
+    def _record(self, name: str, saved: bool) -> None:
+        table = self.outputs if saved else self.inputs
+        dataset = self._dataset(name)
+        if dataset is None or name in table:
+            return
+        version = resolve_version(name, dataset, saved)
+        if version is None:
+            return
+        table[name] = version
+        if mlflow.active_run() is not None:
+            role = "output" if saved else "input"
+            mlflow.log_input(mlflow_dataset(version), context=role)
+            key = base_name(name)
+            mlflow.set_tag(f"kedro.{role}.{key}", version.version or version.digest or "")
+            if version.kind == "pachyderm":
+                mlflow.set_tag(f"pachyderm.{role}.{key}", version.uri)
+        if "mlflow_run_id" not in self._run:
+            self._run["mlflow_run_id"] = _mlflow_run_id()
+
+    def _write_records(self, status: str) -> None:
+        """A provenance.json beside every local versioned output of this run."""
+        for name, version in self.outputs.items():
+            if version.kind != "kedro" or not version.version or not version.path:
+                continue
+            folder = Path(version.path).parent
+            if not folder.is_dir():
+                continue
+            record = {
+                "dataset": name,
+                **version.as_dict(),
+                "status": status,
+                **self._run,
+                "inputs": {n: v.as_dict() for n, v in self.inputs.items()},
+            }
+            (folder / RECORD).write_text(json.dumps(record, indent=2, default=str))
+
+
+def base_name(dataset_name: str) -> str:
+    """``raw_transactions@spark`` -> ``raw_transactions``: one name for all transcodings."""
+    return dataset_name.split("@", 1)[0]
+
+
+def _mlflow_run_id() -> str | None:
+    run = mlflow.active_run()
+    return run.info.run_id if run else None

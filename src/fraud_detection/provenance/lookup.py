@@ -1,0 +1,106 @@
+"""Provenance queries against the MLflow tracking store (and local provenance records)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+from mlflow.entities import ViewType
+from mlflow.exceptions import MlflowException
+
+from fraud_detection.hooks.provenance import RECORD, base_name
+
+_PARAM_TAGS = ("kedro.run_id", "kedro.env", "kedro.pipelines", "kedro.runner", "git.commit",
+               "git.dirty", "project.version")
+
+
+class ProvenanceError(LookupError):
+    """The run, model or data version asked about is not known; the message says what is."""
+
+
+def run_provenance(run_id: str, client: MlflowClient | None = None) -> dict[str, Any]:
+    """Data versions, code version, parameters, metrics and model versions of one run."""
+    client = client or MlflowClient()
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        raise ProvenanceError(f"MLflow run '{run_id}' not found in {client.tracking_uri}") from exc
+    tags = run.data.tags
+    datasets = [
+        {
+            "name": base_name(entry.dataset.name),
+            "role": next((t.value for t in entry.tags if t.key == "mlflow.data.context"), ""),
+            "source_type": entry.dataset.source_type,
+            "source": json.loads(entry.dataset.source),
+            "digest": entry.dataset.digest,
+        }
+        for entry in run.inputs.dataset_inputs
+    ]
+    versions = client.search_model_versions(f"run_id = '{run_id}'")
+    return {
+        "run_id": run_id,
+        "experiment_id": run.info.experiment_id,
+        "status": run.info.status,
+        "code": {key: tags[key] for key in _PARAM_TAGS if key in tags},
+        "inputs": _tagged(tags, "kedro.input."),
+        "outputs": _tagged(tags, "kedro.output."),
+        "pachyderm": {k: v for k, v in tags.items() if k.startswith("pachyderm.")},
+        "datasets": datasets,
+        "parameters": dict(sorted(run.data.params.items())),
+        "metrics": {k: v for k, v in sorted(run.data.metrics.items()) if "." not in k},
+        "models": [
+            {"name": v.name, "version": v.version,
+             "coordinate": (client.get_model_version(v.name, v.version).tags or {}).get("coordinate")}
+            for v in versions
+        ],
+        "error": tags.get("error"),
+    }
+
+
+def model_provenance(name: str, ref: str, client: MlflowClient | None = None) -> dict[str, Any]:
+    """:func:`run_provenance` of the run that produced registered model ``name`` at ``ref``
+    (a version number or an alias such as ``champion``)."""
+    client = client or MlflowClient()
+    try:
+        version = (client.get_model_version(name, ref) if str(ref).isdigit()
+                   else client.get_model_version_by_alias(name, ref))
+    except MlflowException as exc:
+        raise ProvenanceError(f"registered model '{name}' has no version or alias '{ref}'") from exc
+    record = run_provenance(version.run_id, client)
+    record["model"] = {"name": name, "version": version.version, "aliases": version.aliases,
+                       "tags": version.tags}
+    return record
+
+
+def data_provenance(
+    dataset: str, version: str, client: MlflowClient | None = None,
+    record_path: Path | None = None,
+) -> dict[str, Any]:
+    """Runs that read (``used_by``) or wrote (``produced_by``) ``dataset`` at ``version``.
+
+    ``version`` is a Kedro version, a Pachyderm commit ID or (raw data) a content digest.
+    ``record_path``: a local versioned output folder whose provenance.json is read too.
+    """
+    client = client or MlflowClient()
+    name = base_name(dataset)
+    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+
+    def runs_with(role: str) -> list[dict[str, str]]:
+        runs = client.search_runs(
+            experiments, f"tags.`kedro.{role}.{name}` = '{version}'", run_view_type=ViewType.ALL
+        )
+        return [{"run_id": r.info.run_id, "status": r.info.status,
+                 "kedro_run_id": r.data.tags.get("kedro.run_id", ""),
+                 "git_commit": r.data.tags.get("git.commit", "")} for r in runs]
+
+    result = {"dataset": name, "version": version,
+              "produced_by": runs_with("output"), "used_by": runs_with("input")}
+    if record_path is not None and (record_path / RECORD).is_file():
+        result["record"] = json.loads((record_path / RECORD).read_text())
+    return result
+
+
+def _tagged(tags: dict[str, str], prefix: str) -> dict[str, str]:
+    return {k.removeprefix(prefix): v for k, v in sorted(tags.items()) if k.startswith(prefix)}

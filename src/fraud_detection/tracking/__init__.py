@@ -1,0 +1,1 @@
+"""MLflow tracking, dataset versions and the model registry, used by the project's hooks."""

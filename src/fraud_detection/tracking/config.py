@@ -1,0 +1,85 @@
+"""``conf/<env>/mlflow.yml``, read once into typed settings; URIs resolved, secrets kept out."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+# MLflow reads these from the environment; Kedro credentials under `mlflow` fill them.
+_CREDENTIAL_ENV = {
+    "username": "MLFLOW_TRACKING_USERNAME",
+    "password": "MLFLOW_TRACKING_PASSWORD",
+    "token": "MLFLOW_TRACKING_TOKEN",
+}
+
+
+def redact(text: str) -> str:
+    """Remove ``user:password@`` from every URI in ``text``."""
+    return _USERINFO.sub("***@", text)
+
+
+def _local_uri(uri: str, project_path: Path) -> str:
+    """Make ``sqlite:///relative.db`` and relative folders absolute, inside the project."""
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        return f"sqlite:///{(project_path / uri.removeprefix('sqlite:///')).resolve()}"
+    if "://" not in uri and uri not in ("databricks", "databricks-uc"):
+        return (project_path / uri).resolve().as_uri()
+    return uri
+
+
+@dataclass(frozen=True)
+class MlflowSettings:
+    enabled: bool
+    tracking_uri: str
+    registry_uri: str | None
+    artifact_location: str | None
+    experiment_name: str
+    registered_model_name: str
+    connect_timeout: float
+    roles: dict[str, Any] = field(default_factory=dict)
+    champion: dict[str, Any] = field(default_factory=dict)
+    log: dict[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], project_path: Path) -> MlflowSettings:
+        """Settings from mlflow.yml; ``MLFLOW_TRACKING_URI`` (set by ``mlflow run``) wins."""
+        tracking = os.environ.get("MLFLOW_TRACKING_URI") or config.get("tracking_uri") or (
+            "sqlite:///mlflow.db"
+        )
+        registry = os.environ.get("MLFLOW_REGISTRY_URI") or config.get("registry_uri")
+        artifacts = config.get("artifact_location")
+        return cls(
+            enabled=bool(config.get("enabled", True)),
+            tracking_uri=_local_uri(tracking, project_path),
+            registry_uri=_local_uri(registry, project_path) if registry else None,
+            artifact_location=_local_uri(artifacts, project_path) if artifacts else None,
+            experiment_name=config.get("experiment_name", "fraud-detection"),
+            registered_model_name=config.get("registered_model_name", "fraud-detector"),
+            connect_timeout=float(config.get("connect_timeout", 5)),
+            roles=dict(config.get("roles") or {}),
+            champion={"metric": "auprc", "min_improvement": 0.0, **(config.get("champion") or {})},
+            log={
+                key: True for key in ("params", "datasets", "model", "plots", "register")
+            } | dict(config.get("log") or {}),
+        )
+
+    @property
+    def is_local_store(self) -> bool:
+        return self.tracking_uri.startswith(("sqlite:", "file:")) or "://" not in self.tracking_uri
+
+    def role(self, name: str) -> Any:
+        return self.roles.get(name)
+
+
+def export_credentials(credentials: dict[str, Any] | None) -> None:
+    """Hand Kedro credentials (``mlflow: {username, password, token}``) to MLflow's client.
+
+    They go to the environment MLflow reads, never to params, tags or logs.
+    """
+    for key, value in (credentials or {}).items():
+        if key in _CREDENTIAL_ENV and value:
+            os.environ[_CREDENTIAL_ENV[key]] = str(value)
