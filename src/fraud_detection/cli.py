@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import mlflow
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -30,9 +29,7 @@ def _context(env: str | None):
     session = KedroSession.create(project_path=project, env=env)
     context = session.load_context()
     settings = MlflowSettings.from_config(dict(context.config_loader["mlflow"]), project)
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    if settings.registry_uri:
-        mlflow.set_registry_uri(settings.registry_uri)
+    settings.activate()
     return context, settings
 
 

@@ -106,9 +106,7 @@ class MlflowTrackingHook:
         if settings is None or not settings.enabled:
             return
         check_reachable(settings.tracking_uri, settings.connect_timeout)
-        mlflow.set_tracking_uri(settings.tracking_uri)
-        if settings.registry_uri:
-            mlflow.set_registry_uri(settings.registry_uri)
+        settings.activate()
         self._params = catalog.load("parameters") if catalog.exists("parameters") else {}
         run = self._start_run(run_params)
         self._run_id = run.info.run_id

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mlflow
+
+_URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 # MLflow reads these from the environment; Kedro credentials under `mlflow` fill them.
 _CREDENTIAL_ENV = {
@@ -73,6 +76,23 @@ class MlflowSettings:
 
     def role(self, name: str) -> Any:
         return self.roles.get(name)
+
+    def activate(self) -> None:
+        """Point this process's MLflow client at the configured stores.
+
+        ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; it is put back as
+        it was, so that variable keeps meaning what the user or ``mlflow run`` set, and a
+        later run in the same process (a notebook, a test) reads its own mlflow.yml.
+        """
+        saved = {name: os.environ.get(name) for name in _URI_ENV}
+        mlflow.set_tracking_uri(self.tracking_uri)
+        if self.registry_uri:
+            mlflow.set_registry_uri(self.registry_uri)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def export_credentials(credentials: dict[str, Any] | None) -> None:

@@ -1,0 +1,49 @@
+"""`mlflow run . --env-manager local` is one Kedro run attached to one MLflow run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from tests.kedro_project import REPO, run_kedro, scratch_project
+
+pytestmark = pytest.mark.integration
+
+EXPERIMENT = "mlproject-test"
+MODEL = "fraud-detector-mlproject-test"
+
+
+def test_mlflow_run_yields_exactly_one_finished_run(spark, mlflow_server, tmp_path):
+    project = scratch_project(tmp_path / "mlproject")
+    for name in ("MLproject", "conda.yaml"):
+        shutil.copy(REPO / name, project / name)
+    (project / "conf/local/mlflow.yml").write_text(f"registered_model_name: {MODEL}\n")
+    run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": 8000}})
+
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.url,
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mlflow", "run", str(project), "--env-manager", "local",
+         "--experiment-name", EXPERIMENT, "-P", "max_depth=5", "-P", "split_method=time"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    client = MlflowClient(mlflow_server.url)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    [run] = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    params, tags = run.data.params, run.data.tags
+    assert params["max_depth"] == "5"  # logged by `mlflow run`
+    assert params["train.model.max_depth"] == "5" and params["train.split.method"] == "time"
+    assert tags["mlflow.project.entryPoint"] == "main"
+    assert tags["kedro.pipelines"] == "__default__"
+    assert "auprc" in run.data.metrics
+    [version] = client.search_model_versions(f"name = '{MODEL}'")
+    assert version.run_id == run.info.run_id

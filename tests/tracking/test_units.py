@@ -1,0 +1,79 @@
+"""Small pure pieces of tracking: flattening, redaction, decisions, digests, settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from fraud_detection.hooks.mlflow_tracking import (
+    TrackingUnavailableError,
+    check_reachable,
+    flatten,
+)
+from fraud_detection.tracking.config import MlflowSettings, redact
+from fraud_detection.tracking.registry import coordinate, decide
+from fraud_detection.tracking.versions import content_digest
+
+
+def test_flatten_prefixes_by_parameters_file_and_masks_secrets():
+    params = {"train": {"model": {"max_depth": 8}, "types": ["A", "B"], "api_token": "x"},
+              "split": {"n_shards": 16, "db_password": "p"}}
+    assert flatten(params) == {
+        "train.model.max_depth": "8", "train.types": '["A", "B"]', "train.api_token": "***",
+        "split.n_shards": "16", "split.db_password": "***",
+    }
+
+
+def test_redact_removes_user_info_from_uris():
+    assert redact("https://bob:pw@host:5000/x and http://t@h") == "https://***@host:5000/x and http://***@h"
+
+
+def test_settings_resolve_local_stores_inside_the_project(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    settings = MlflowSettings.from_config(
+        {"tracking_uri": "sqlite:///mlflow.db", "artifact_location": "mlartifacts"}, tmp_path)
+    assert settings.tracking_uri == f"sqlite:///{tmp_path}/mlflow.db"
+    assert settings.artifact_location == (tmp_path / "mlartifacts").as_uri()
+    assert settings.is_local_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert MlflowSettings.from_config({}, tmp_path).tracking_uri == "http://127.0.0.1:5000"
+
+
+def test_activate_leaves_the_environment_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    MlflowSettings.from_config({"tracking_uri": "sqlite:///a.db"}, tmp_path).activate()
+    assert mlflow.get_tracking_uri() == f"sqlite:///{tmp_path}/a.db"
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+
+
+def test_unreachable_server_names_the_uri_without_secrets():
+    with pytest.raises(TrackingUnavailableError) as err:
+        check_reachable("http://user:pw@127.0.0.1:9", timeout=2)
+    assert "http://***@127.0.0.1:9 is unreachable" in str(err.value)
+    assert "pw" not in str(err.value)
+    check_reachable("sqlite:///x.db", timeout=1)  # local stores need no check
+
+
+def test_coordinate_and_champion_decision():
+    release = {"group": "com.acme", "artifact": "tree", "major_minor": "2.1"}
+    assert coordinate(release, 7) == "com.acme:tree:2.1.7"
+    assert decide("auprc", 0.5, None, None, 0.0) == (True, "no champion yet")
+    assert decide("auprc", 0.9, "3", 0.8, 0.05)[0] is True
+    assert decide("auprc", 0.84, "3", 0.8, 0.05)[0] is False
+    assert decide("auprc", 0.9, "3", None, 0.0) == (
+        False, "champion v3 could not be scored on this evaluation data")
+
+
+def test_content_digest_covers_names_and_bytes_but_not_spark_markers(tmp_path: Path):
+    folder = tmp_path / "table"
+    folder.mkdir()
+    (folder / "part-0.parquet").write_bytes(b"abc")
+    first = content_digest([folder])
+    (folder / "_SUCCESS").write_bytes(b"")
+    assert content_digest([folder]) == first
+    (folder / "part-0.parquet").write_bytes(b"abd")
+    assert content_digest([folder]) != first
+    assert content_digest([tmp_path / "missing"]) is None
