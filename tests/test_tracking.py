@@ -12,10 +12,17 @@ import json
 
 import mlflow
 import pytest
+from kedro.io.core import Version
+from kedro_datasets.spark import SparkDatasetV2
 from mlflow import MlflowClient
 
 from fraud_detection.hooks.mlflow_tracking import TrackingUnavailableError
-from fraud_detection.provenance import data_provenance, model_provenance, run_provenance
+from fraud_detection.provenance import (
+    data_provenance,
+    model_provenance,
+    run_provenance,
+    stored_record,
+)
 from tests.kedro_project import run_kedro, scratch_project, versions
 
 pytestmark = pytest.mark.integration
@@ -146,7 +153,9 @@ def test_provenance_of_a_data_version(tracked):
     project, client, runs = tracked
     table = project / "data/04_feature/model_input_table.parquet"
     first = versions(table)[0]
-    found = data_provenance("model_input_table", first.name, client, record_path=first)
+    dataset = SparkDatasetV2(filepath=str(table), version=Version(first.name, None))
+    found = data_provenance("model_input_table", first.name, client,
+                            stored_record(dataset, first.name))
     assert [r["run_id"] for r in found["produced_by"]] == [runs[0].info.run_id]
     assert [r["run_id"] for r in found["used_by"]] == [runs[0].info.run_id]
     assert found["record"]["mlflow_run_id"] == runs[0].info.run_id

@@ -14,7 +14,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from fraud_detection.provenance import data_provenance, model_provenance, run_provenance
-from fraud_detection.provenance.lookup import ProvenanceError
+from fraud_detection.provenance.lookup import ProvenanceError, stored_record
 from fraud_detection.tracking.config import MlflowSettings, redact
 
 
@@ -95,15 +95,36 @@ def model_command(ref: str, name: str | None, env: str | None, as_json: bool) ->
 def data_command(dataset: str, version: str, env: str | None, as_json: bool) -> None:
     """MLflow runs that read or wrote DATASET at VERSION (Kedro version or Pachyderm commit)."""
     context, _ = _context(env)
-    _run(data_provenance, dataset, version, None, _record_folder(context, dataset, version),
-         as_json=as_json)
+    entry = context.catalog.get(dataset)
+    stored = stored_record(entry, version) if entry is not None else None
+    _run(data_provenance, dataset, version, None, stored, as_json=as_json)
 
 
-def _record_folder(context, dataset: str, version: str) -> Path | None:
-    """The local folder of a versioned dataset's ``version``, where provenance.json lies."""
-    try:
-        entry = context.catalog.get(dataset)
-        path = Path(str(entry._get_versioned_path(version)))
-    except Exception:  # not a local versioned dataset: MLflow alone answers
-        return None
-    return path.parent if path.parent.is_dir() else None
+@cli.group()
+def pachyderm() -> None:
+    """Data in Pachyderm, for `kedro run --env pachyderm`."""
+
+
+@pachyderm.command("put-raw")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--dataset", default="raw_transactions@pandas", show_default=True)
+@env_option
+def put_raw(path: str | None, dataset: str, env: str | None) -> None:
+    """Commit a local raw CSV (default: the one in data/01_raw) to the raw repo, bytes
+    unchanged, like `pachctl put file`."""
+    context, _ = _context(env or "pachyderm")
+    source = Path(path) if path else _local_raw_csv()
+    target = context.catalog.get(dataset)
+    if not hasattr(target, "put_file"):
+        raise click.ClickException(f"{dataset} is not a PachydermDataset in this environment")
+    commit = target.put_file(source)
+    click.echo(f"{source} -> {target.pfs_uri(commit)}")
+
+
+def _local_raw_csv() -> Path:
+    found = sorted(Path("data/01_raw").glob("*.csv"))
+    if len(found) != 1:
+        raise click.ClickException(
+            f"expected one CSV in data/01_raw, found {len(found)}; name the file to put"
+        )
+    return found[0]

@@ -277,6 +277,44 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         self.last_save_commit = self.resolved_commit = commit_id
         self._logger.info("Saved %s in commit %s", self._location(), commit_id)
 
+    def put_file(self, local: str | Path) -> str:
+        """Commit a local file (or folder) as this dataset, bytes unchanged, like
+        ``pachctl put file``; returns the new commit ID."""
+        source = Path(local)
+        if not source.exists():
+            raise DatasetError(f"{self._location()}: {source} does not exist; nothing to put")
+        client = self._connect()
+        self._ensure_repo(client)
+        commit_id = self._commit(client, staged_files(source, self._path, self._is_directory))
+        self.last_save_commit = self.resolved_commit = commit_id
+        self._logger.info("Put %s into %s in commit %s", source, self._location(), commit_id)
+        return commit_id
+
+    def commit_metadata(self, ref: str) -> dict[str, Any]:
+        """What the save that made commit ``ref`` recorded: its description (JSON with the
+        run IDs) and the provenance file; answers "which run produced this commit?"."""
+        client = self._connect()
+        try:
+            info = next(iter(client.inspect_commit(self._ref_commit(ref))))
+        except Exception as exc:
+            raise self._explain(exc, self._location(ref)) from exc
+        commit_id = info.commit.id
+        try:
+            description = json.loads(info.description)
+        except ValueError:
+            description = info.description
+        record = None
+        if self._provenance:
+            try:
+                raw = client.get_file(_commit(self._repo, self._project, commit_id),
+                                      self._provenance_path).read()
+                record = json.loads(raw)
+            except Exception as exc:  # an older commit, or one not written by this dataset
+                if not is_not_found(exc):
+                    raise self._explain(exc, self._location(commit_id)) from exc
+        return {"commit": commit_id, "uri": self.pfs_uri(commit_id),
+                "description": description, "provenance_file": record}
+
     def _exists(self) -> bool:
         client = self._connect()
         ref = self._load_ref()

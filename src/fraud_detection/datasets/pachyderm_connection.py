@@ -82,7 +82,7 @@ def _pachctl_context() -> tuple[dict[str, Any], str] | None:
 
 def resolve_target(pachd_address: str | None, credentials: dict[str, Any]) -> PachdTarget:
     """Argument, else PACHD_ADDRESS, else pachctl's active context, else a clear error."""
-    token = credentials.get("auth_token")
+    token = credentials.get("auth_token") or None  # an empty token means "no auth"
     certs = credentials.get("root_certs")
     if pachd_address:
         address, source = pachd_address, "the dataset's pachd_address"

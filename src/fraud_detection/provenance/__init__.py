@@ -6,6 +6,6 @@
   version or a Pachyderm commit ID)?
 """
 
-from .lookup import data_provenance, model_provenance, run_provenance
+from .lookup import data_provenance, model_provenance, run_provenance, stored_record
 
-__all__ = ["data_provenance", "model_provenance", "run_provenance"]
+__all__ = ["data_provenance", "model_provenance", "run_provenance", "stored_record"]

@@ -76,12 +76,13 @@ def model_provenance(name: str, ref: str, client: MlflowClient | None = None) ->
 
 def data_provenance(
     dataset: str, version: str, client: MlflowClient | None = None,
-    record_path: Path | None = None,
+    stored: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Runs that read (``used_by``) or wrote (``produced_by``) ``dataset`` at ``version``.
 
     ``version`` is a Kedro version, a Pachyderm commit ID or (raw data) a content digest.
-    ``record_path``: a local versioned output folder whose provenance.json is read too.
+    ``stored``: what the data itself says about the run that wrote it (see
+    :func:`stored_record`), shown under ``record``.
     """
     client = client or MlflowClient()
     name = base_name(dataset)
@@ -97,9 +98,22 @@ def data_provenance(
 
     result = {"dataset": name, "version": version,
               "produced_by": runs_with("output"), "used_by": runs_with("input")}
-    if record_path is not None and (record_path / RECORD).is_file():
-        result["record"] = json.loads((record_path / RECORD).read_text())
+    if stored:
+        result["record"] = stored
     return result
+
+
+def stored_record(dataset: Any, version: str) -> dict[str, Any] | None:
+    """The run record written into the data: a Pachyderm commit's description and
+    provenance file, or the ``provenance.json`` beside a local Kedro version."""
+    if hasattr(dataset, "commit_metadata"):
+        return dataset.commit_metadata(version)
+    try:
+        folder = Path(str(dataset._get_versioned_path(version))).parent
+    except AttributeError:  # not a versioned file dataset
+        return None
+    record = folder / RECORD
+    return json.loads(record.read_text()) if record.is_file() else None
 
 
 def _tagged(tags: dict[str, str], prefix: str) -> dict[str, str]:
