@@ -1,13 +1,22 @@
-"""Project datasets: the raw CSV folder, Spark ML models and (optional) Pachyderm."""
+"""Project datasets: the raw CSV folder, Spark ML models, registered MLflow models and
+(optional) Pachyderm."""
 
 from .raw_csv import RawCsvDataset
 from .spark_ml import SparkMLModelDataset
 
-__all__ = ["PachydermDataset", "RawCsvDataset", "SparkMLModelDataset"]
+__all__ = [
+    "MlflowModelDataset", "PachydermDataset", "RawCsvDataset", "RegisteredModel",
+    "SparkMLModelDataset",
+]
 
 
 def __getattr__(name: str):
-    # Imported on first use, so a base install without the [pachyderm] extra still works.
+    # Imported on first use: a base install without the [pachyderm] extra still works, and
+    # importing the package does not import MLflow.
+    if name in ("MlflowModelDataset", "RegisteredModel"):
+        from . import mlflow_model
+
+        return getattr(mlflow_model, name)
     if name == "PachydermDataset":
         from .pachyderm import PachydermDataset
 

@@ -22,6 +22,7 @@ from kedro.framework.hooks import hook_impl
 from mlflow import MlflowClient
 
 import fraud_detection
+from fraud_detection.datasets.mlflow_model import RegisteredModel
 from fraud_detection.pipelines.train.evaluation import fraud_probabilities, ranking_metrics
 from fraud_detection.tracking.config import MlflowSettings, export_credentials, redact
 from fraud_detection.tracking.git import git_info
@@ -191,6 +192,17 @@ class MlflowTrackingHook:
                 mlflow.log_figure(figure, f"plots/{name}")
         if dataset_name in (self.settings.role("reports") or []):
             mlflow.log_dict(data, f"reports/{dataset_name}.json")
+
+    @hook_impl
+    def after_dataset_loaded(self, dataset_name: str, data: Any) -> None:
+        """A scoring run names the registered model version that scored."""
+        if self.active and isinstance(data, RegisteredModel):
+            mlflow.set_tags({
+                "score.model": data.source_uri,
+                "score.model_version": str(data.version),
+                "score.model_coordinate": data.coordinate or "",
+                "score.model_run_id": data.run_id or "",
+            })
 
     def _log_and_register(self, model, evaluation, metrics: dict[str, Any]) -> None:
         info = log_spark_model(model, evaluation)

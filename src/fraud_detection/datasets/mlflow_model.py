@@ -1,0 +1,276 @@
+"""``MlflowModelDataset``: one version of a registered Spark model, read from the MLflow registry.
+
+The version is named by an alias (``champion``, ``challenger``) or a version number, resolved
+once per load; the loaded ``RegisteredModel`` carries what every prediction must be stamped
+with (coordinate, version, training run). Read-only: the training run's MLflow hook registers
+versions and moves aliases.
+
+The registry is whatever MLflow is pointed at: the MLflow hook sets the tracking and registry
+URIs before any node runs, so inside a Kedro run no URI is needed here. Outside one (a
+notebook, a script), pass ``tracking_uri`` / ``registry_uri`` or set ``MLFLOW_TRACKING_URI``.
+
+Example (conf/base/catalog_score.yml)::
+
+    scoring_model:
+      type: fraud_detection.datasets.mlflow_model.MlflowModelDataset
+      model_name: fraud-detector
+      model_ref: ${runtime_params:score.model_ref, champion}   # alias or version number
+
+Example (Python)::
+
+    from fraud_detection.datasets.mlflow_model import MlflowModelDataset
+
+    dataset = MlflowModelDataset(
+        model_name="fraud-detector", model_ref="champion", tracking_uri="http://127.0.0.1:5000"
+    )
+    registered = dataset.load()
+    registered.version, registered.coordinate  # 3, "com.example.fraud:paysim-decision-tree:1.0.3"
+    predictions = registered.model.transform(features)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import mlflow
+from kedro.io.core import AbstractDataset, DatasetError
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from pyspark.ml import PipelineModel
+
+logger = logging.getLogger(__name__)
+
+_ALIAS = re.compile(r"^[\w\-]+$")
+_SHOWN = 20  # names listed in an error message
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A loaded model version and the facts a prediction is stamped with.
+
+    ``alias`` is the alias it was loaded by (``None`` when loaded by version number);
+    ``coordinate`` and ``run_id`` come from the version's tags (``run_id`` falls back to the
+    version's source run); ``threshold`` is the decision threshold recorded at training
+    (version tag ``threshold``, else the training run's metric ``threshold``), if any.
+    """
+
+    model: PipelineModel
+    name: str
+    version: int
+    alias: str | None
+    coordinate: str | None
+    run_id: str | None
+    source_uri: str
+    threshold: float | None = None
+
+
+class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
+    """Loads ``models:/<model_name>/<version>``, the version ``model_ref`` names, with mlflow.spark.
+
+    ``resolved_version`` holds the version number of the last load (for hooks to log).
+    """
+
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        model_ref: str | int = "champion",
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """
+        Args:
+            model_name: registered model name (Unity Catalog: ``catalog.schema.model``).
+            model_ref: an alias (``champion``, ``challenger``) or a version number (``3``, ``"3"``).
+            tracking_uri: MLflow tracking URI; ``None`` uses MLflow's current one.
+            registry_uri: MLflow registry URI; ``None`` means the tracking store when
+                ``tracking_uri`` is given (``databricks`` -> ``databricks-uc``, as MLflow
+                does), else MLflow's current registry.
+            metadata: free-form metadata, ignored by Kedro.
+        """
+        if not isinstance(model_name, str) or not model_name.strip():
+            raise DatasetError(
+                f"MlflowModelDataset: 'model_name' must be a registered model name, "
+                f"got {model_name!r}"
+            )
+        self._model_name = model_name.strip()
+        self._model_ref = _parse_ref(model_ref)
+        self._tracking_uri = tracking_uri or None
+        self._registry_uri = registry_uri or _default_registry(self._tracking_uri)
+        self.metadata = metadata
+        self.resolved_version: int | None = None
+
+    def load(self) -> RegisteredModel:
+        client = MlflowClient(tracking_uri=self._tracking_uri, registry_uri=self._registry_uri)
+        details, alias = self._resolve(client)
+        version = int(details.version)
+        model_uri = f"models:/{self._model_name}/{version}"
+        model = self._load_spark_model(client, version)
+        self.resolved_version = version
+        tags = dict(details.tags or {})
+        run_id = tags.get("run_id") or details.run_id
+        logger.info("Loaded %s (%s)", model_uri, f"alias {alias}" if alias else "by version")
+        return RegisteredModel(
+            model=model,
+            name=self._model_name,
+            version=version,
+            alias=alias,
+            coordinate=tags.get("coordinate"),
+            run_id=run_id,
+            source_uri=model_uri,
+            threshold=_threshold(client, tags, run_id),
+        )
+
+    def save(self, data: None) -> None:
+        raise DatasetError(
+            f"MlflowModelDataset '{self._model_name}' is read-only: models are registered by "
+            "the training run's MLflow hook"
+        )
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "model_name": self._model_name,
+            "model_ref": self._model_ref,
+            "tracking_uri": _without_credentials(self._tracking_uri),
+            "registry_uri": _without_credentials(self._registry_uri),
+        }
+
+    def _resolve(self, client: MlflowClient) -> tuple[ModelVersion, str | None]:
+        """The version ``model_ref`` names and the alias used, or an error naming what exists."""
+        try:
+            registered = client.get_registered_model(self._model_name)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            raise DatasetError(
+                f"MLflow registry {self._where()}: no registered model '{self._model_name}'; "
+                f"registered models: {_listed(_model_names(client))}. Train and register one "
+                "with 'kedro run', or set model_name (mlflow.yml registered_model_name)"
+            ) from None
+        aliases = {key: int(value) for key, value in (registered.aliases or {}).items()}
+        ref = self._model_ref
+        if isinstance(ref, str) and ref not in aliases:
+            self._unknown(client, f"alias '{ref}'", aliases)
+        version = aliases[ref] if isinstance(ref, str) else ref
+        try:
+            details = client.get_model_version(self._model_name, str(version))
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            self._unknown(client, f"version {ref}", aliases)
+        return details, ref if isinstance(ref, str) else None
+
+    def _unknown(self, client: MlflowClient, what: str, aliases: dict[str, int]) -> None:
+        versions = sorted(
+            int(v.version)
+            for v in client.search_model_versions(f"name='{_quoted(self._model_name)}'")
+        )
+        shown = ", ".join(f"{a} -> {v}" for a, v in sorted(aliases.items())) or "none"
+        raise DatasetError(
+            f"MLflow registry {self._where()}: model '{self._model_name}' has no {what}; "
+            f"aliases: {shown}; versions: {_listed(map(str, versions))}. "
+            "Set score.model_ref to one of them (kedro run --params score.model_ref=...)"
+        )
+
+    def _load_spark_model(self, client: MlflowClient, version: int) -> PipelineModel:
+        """Download the version's files, then load them with ``mlflow.spark.load_model``.
+
+        With MLflow's current URIs the files come from ``models:/<name>/<version>``. MLflow
+        resolves such a URI against its *global* registry, so with explicit URIs the files come
+        from the version's download URI instead (Databricks registries honour explicit URIs).
+        The Spark model is read eagerly, so the downloaded files can go afterwards.
+        """
+        source = f"models:/{self._model_name}/{version}"
+        explicit = self._tracking_uri or self._registry_uri
+        if explicit and not str(self._registry_uri).startswith("databricks"):
+            source = client.get_model_version_download_uri(self._model_name, str(version))
+        with tempfile.TemporaryDirectory(prefix="mlflow-model-") as tmp:
+            download, load = Path(tmp) / "download", Path(tmp) / "load"
+            download.mkdir()
+            load.mkdir()
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=source,
+                dst_path=str(download),
+                tracking_uri=self._tracking_uri,
+                registry_uri=self._registry_uri,
+            )
+            return mlflow.spark.load_model(local, dst_path=str(load))
+
+    def _where(self) -> str:
+        uri = self._registry_uri or self._tracking_uri or mlflow.get_registry_uri()
+        return _without_credentials(uri) or "(default)"
+
+
+def _parse_ref(model_ref: Any) -> str | int:
+    """An int >= 1 for a version number (int or digit string), else a valid alias string."""
+    if isinstance(model_ref, bool):
+        model_ref = None  # True is an int in Python; never a version
+    if isinstance(model_ref, int) and model_ref >= 1:
+        return model_ref
+    if isinstance(model_ref, str):
+        text = model_ref.strip()
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        if _ALIAS.match(text) and not text.isdigit():
+            return text
+    raise DatasetError(
+        f"MlflowModelDataset: 'model_ref' must be an alias (e.g. 'champion', 'challenger') or "
+        f"a version number >= 1, got {model_ref!r}"
+    )
+
+
+def _default_registry(tracking_uri: str | None) -> str | None:
+    """MLflow's default registry for a tracking URI: the same store; Databricks: Unity Catalog."""
+    if tracking_uri and tracking_uri.split(":", 1)[0] == "databricks":
+        return tracking_uri.replace("databricks", "databricks-uc", 1)
+    return tracking_uri
+
+
+def _threshold(client: MlflowClient, tags: dict[str, str], run_id: str | None) -> float | None:
+    """The decision threshold recorded at training: version tag, else the run's metric."""
+    value: Any = tags.get("threshold") or None  # the hook tags "" when it had none
+    if value is None and run_id:
+        try:
+            value = client.get_run(run_id).data.metrics.get("threshold")
+        except MlflowException:
+            value = None
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        logger.warning("Ignoring threshold %r recorded with the model: not a number", value)
+        return None
+
+
+def _model_names(client: MlflowClient) -> list[str]:
+    return sorted(m.name for m in client.search_registered_models(max_results=_SHOWN + 1))
+
+
+def _listed(names: Any) -> str:
+    names = list(names)
+    if not names:
+        return "none"
+    more = " (and more)" if len(names) > _SHOWN else ""
+    return ", ".join(names[:_SHOWN]) + more
+
+
+def _quoted(name: str) -> str:
+    return name.replace("'", "\\'")
+
+
+def _without_credentials(uri: str | None) -> str | None:
+    """The URI without user:password@ or a query string (which may hold a token)."""
+    if not uri:
+        return uri
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc and not parts.query:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

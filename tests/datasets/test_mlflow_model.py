@@ -1,0 +1,132 @@
+"""MlflowModelDataset against a real MLflow server: aliases, version numbers, errors, URIs."""
+
+from __future__ import annotations
+
+import pytest
+from kedro.io import DataCatalog
+from kedro.io.core import DatasetError
+from mlflow.tracking import MlflowClient
+from pyspark.sql import functions as F
+
+from fraud_detection.datasets.mlflow_model import MlflowModelDataset, RegisteredModel
+from tests.registry import fit_small_model, input_example, mlflow_uris, register_version
+
+# Tests that use the registry fixture talk to a real MLflow server process.
+needs_server = pytest.mark.integration
+
+NAME = "dataset-test-model"
+OTHER = "dataset-test-other"
+
+
+@pytest.fixture(scope="module")
+def registry(spark, mlflow_server):
+    """Version 1 (challenger, no threshold) and 2 (champion, threshold 0.3) of one model."""
+    model, table = fit_small_model(spark)
+    example = input_example(model, table)
+    first = register_version(mlflow_server.url, NAME, model, example, aliases=("challenger",))
+    second = register_version(mlflow_server.url, NAME, model, example, aliases=("champion",),
+                              threshold=0.3)
+    MlflowClient(tracking_uri=mlflow_server.url).create_registered_model(OTHER)  # no versions
+    return {"url": mlflow_server.url, "model": model, "table": table,
+            "challenger": first, "champion": second}
+
+
+def dataset(registry, ref, name=NAME) -> MlflowModelDataset:
+    return MlflowModelDataset(model_name=name, model_ref=ref, tracking_uri=registry["url"])
+
+
+def predictions(model, table):
+    return [r[0] for r in model.transform(table).orderBy("nameOrig", "step")
+            .select(F.col("prediction")).collect()]
+
+
+@needs_server
+def test_alias_resolves_to_its_version_with_stamps_and_threshold(registry):
+    ds = dataset(registry, "champion")
+    assert ds.resolved_version is None
+    loaded = ds.load()
+    version = registry["champion"]
+    assert isinstance(loaded, RegisteredModel)
+    assert (loaded.name, loaded.version, loaded.alias) == (NAME, version, "champion")
+    assert loaded.coordinate == f"com.example.fraud:paysim-decision-tree:1.0.{version}"
+    assert loaded.source_uri == f"models:/{NAME}/{version}"
+    assert len(loaded.run_id) == 32
+    assert loaded.threshold == pytest.approx(0.3)  # the training run's 'threshold' metric
+    assert ds.resolved_version == version
+    # The downloaded files are gone; the model still works, exactly like the one logged.
+    assert predictions(loaded.model, registry["table"]) == predictions(
+        registry["model"], registry["table"])
+
+
+@needs_server
+@pytest.mark.parametrize("ref", ["challenger", 1, "1"])
+def test_alias_or_version_number(registry, ref):
+    loaded = dataset(registry, ref).load()
+    assert loaded.version == registry["challenger"] == 1
+    assert loaded.alias == ("challenger" if ref == "challenger" else None)
+    assert loaded.threshold is None  # nothing recorded: the scorer uses 0.5
+
+
+@needs_server
+def test_mlflows_current_uri_is_used_when_none_is_given(registry):
+    with mlflow_uris(registry["url"]):  # what the MLflow hook does before nodes run
+        loaded = MlflowModelDataset(model_name=NAME, model_ref="champion").load()
+    assert loaded.version == registry["champion"]
+
+
+@needs_server
+def test_through_the_catalog(registry):
+    catalog = DataCatalog.from_config({"model": {
+        "type": "fraud_detection.datasets.mlflow_model.MlflowModelDataset",
+        "model_name": NAME, "model_ref": registry["champion"], "tracking_uri": registry["url"],
+    }})
+    assert catalog.load("model").version == registry["champion"]
+
+
+@needs_server
+def test_unknown_model_name_lists_the_registered_ones(registry):
+    with pytest.raises(DatasetError, match="no registered model 'fraud-detektor'") as error:
+        dataset(registry, "champion", name="fraud-detektor").load()
+    assert NAME in str(error.value) and OTHER in str(error.value)
+    assert registry["url"] in str(error.value)
+
+
+@needs_server
+@pytest.mark.parametrize(("ref", "what"), [("staging", "alias 'staging'"), (99, "version 99")])
+def test_unknown_alias_or_version_lists_aliases_and_versions(registry, ref, what):
+    with pytest.raises(DatasetError) as error:
+        dataset(registry, ref).load()
+    message = str(error.value)
+    assert f"model '{NAME}' has no {what}" in message
+    assert "aliases: challenger -> 1, champion -> 2" in message
+    assert "versions: 1, 2" in message
+
+
+@pytest.mark.parametrize("ref", ["", "  ", 0, -3, True, 1.5, "my alias", None])
+def test_a_bad_model_ref_is_refused_at_once(ref):
+    with pytest.raises(DatasetError, match="'model_ref' must be an alias"):
+        MlflowModelDataset(model_name=NAME, model_ref=ref)
+
+
+@pytest.mark.parametrize("name", ["", "   ", None])
+def test_a_model_name_is_required(name):
+    with pytest.raises(DatasetError, match="'model_name'"):
+        MlflowModelDataset(model_name=name, model_ref="champion")
+
+
+def test_describe_shows_the_configuration_without_credentials():
+    ds = MlflowModelDataset(model_name=NAME, model_ref="champion",
+                            tracking_uri="https://bob:s3cret@mlflow.example.com/?token=abc",
+                            registry_uri="databricks-uc")
+    assert ds._describe() == {
+        "model_name": NAME, "model_ref": "champion",
+        "tracking_uri": "https://mlflow.example.com/", "registry_uri": "databricks-uc",
+    }
+    assert "s3cret" not in str(ds) and "abc" not in str(ds)
+    local = MlflowModelDataset(model_name=NAME, tracking_uri="sqlite:////tmp/mlflow.db")
+    assert local._describe()["registry_uri"] == "sqlite:////tmp/mlflow.db"  # unchanged
+
+
+def test_is_read_only():
+    with pytest.raises(DatasetError, match="read-only"):
+        MlflowModelDataset(model_name=NAME, model_ref=1).save(object())
