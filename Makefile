@@ -12,13 +12,14 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: run test install data ui check-java check-python clean help
+.PHONY: run test install data ui package check-java check-python clean help
 
 help:
 	@echo "make run   - set up .venv, generate data if data/01_raw has none, run the training pipeline"
 	@echo "make test  - run the whole test suite (what CI runs)"
 	@echo "make data  - generate PaySim-format data into data/01_raw if none is there"
 	@echo "make ui    - the MLflow UI on the project's store: http://127.0.0.1:$(UI_PORT)"
+	@echo "make package - the wheel and the conf archive in dist/ (for clusters and Databricks)"
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -59,6 +60,11 @@ test: check-java install
 UI_PORT ?= 5000
 ui: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port $(UI_PORT)
+
+# The wheel and the conf archive in dist/ (kedro package); databricks.yml builds with this too.
+package: install
+	rm -f dist/*.whl dist/conf-*.tar.gz
+	$(BIN)/kedro package
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -16,10 +16,18 @@ def _normalised(requirements: list[str]) -> dict[str, str]:
 
 
 def test_conda_env_lists_the_project_dependencies():
+    """The conda env is a standalone machine: the dependencies plus Spark itself."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     conda = yaml.safe_load((REPO / "conda.yaml").read_text())
     [pip_section] = [d for d in conda["dependencies"] if isinstance(d, dict)]
-    assert _normalised(pip_section["pip"]) == _normalised(project["dependencies"])
+    expected = project["dependencies"] + project["optional-dependencies"]["spark"]
+    assert _normalised(pip_section["pip"]) == _normalised(expected)
+
+
+def test_test_extra_installs_spark_with_the_same_range():
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    spark = _normalised(extras["spark"])
+    assert {name: spec for name, spec in _normalised(extras["test"]).items() if name in spark} == spark
 
 
 def test_conda_env_python_matches_requires_python():
