@@ -12,7 +12,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: run test install data ui package check-java check-python clean help
+.PHONY: run test install data ui package bench check-java check-python clean help
 
 help:
 	@echo "make run   - set up .venv, generate data if data/01_raw has none, run the training pipeline"
@@ -20,6 +20,7 @@ help:
 	@echo "make data  - generate PaySim-format data into data/01_raw if none is there"
 	@echo "make ui    - the MLflow UI on the project's store: http://127.0.0.1:$(UI_PORT)"
 	@echo "make package - the wheel and the conf archive in dist/ (for clusters and Databricks)"
+	@echo "make bench - the PaySim-scale benchmark: results in benchmarks/results/"
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -65,6 +66,11 @@ ui: install
 package: install
 	rm -f dist/*.whl dist/conf-*.tar.gz
 	$(BIN)/kedro package
+
+# 6,362,620 rows at 1/4, 1/2 and full size, with the naive Spark and DuckDB baselines
+# (the generated data is cached in benchmarks/.cache/). Takes about 20 minutes on 2 cores.
+bench: check-java install
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

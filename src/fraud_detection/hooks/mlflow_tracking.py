@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -101,13 +102,29 @@ class MlflowTrackingHook:
         return bool(self.settings and self.settings.enabled and self._run_id)
 
     # --- run lifecycle --------------------------------------------------------------------
-    @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+    @hook_impl(wrapper=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog):
+        """Check the server before the other hooks (Spark) start; open the run after them.
+
+        Wrapping the other ``before_pipeline_run`` hooks lets the tracking store load (the
+        SQLAlchemy store alone takes a second to import) in a thread while the JVM starts,
+        instead of one after the other. An unreachable server still fails before Spark.
+        """
         settings = self.settings
-        if settings is None or not settings.enabled:
-            return
-        check_reachable(settings.tracking_uri, settings.connect_timeout)
-        settings.activate()
+        warm_up = None
+        if settings is not None and settings.enabled:
+            check_reachable(settings.tracking_uri, settings.connect_timeout)
+            settings.activate()
+            warm_up = threading.Thread(target=_load_store, args=(settings,), daemon=True)
+            warm_up.start()
+        result = yield  # the other hooks: the SparkSession starts meanwhile
+        if warm_up is not None:
+            warm_up.join()
+            self._open_run(run_params, catalog)
+        return result
+
+    def _open_run(self, run_params: dict[str, Any], catalog) -> None:
+        settings = self.settings
         self._params = catalog.load("parameters") if catalog.exists("parameters") else {}
         run = self._start_run(run_params)
         self._run_id = run.info.run_id
@@ -247,6 +264,17 @@ class MlflowTrackingHook:
             for key, value in tags.items()
             if key.startswith(("kedro.input.", "kedro.output."))
         }
+
+
+def _load_store(settings: MlflowSettings) -> None:
+    """Import and open the tracking store ahead of use; any error surfaces when it is used."""
+    try:
+        if settings.is_local_store:
+            import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
+            import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+        MlflowClient(tracking_uri=settings.tracking_uri)
+    except Exception:  # noqa: BLE001 - the run start reports it properly
+        logger.debug("warming up the MLflow store failed", exc_info=True)
 
 
 def _section(loader, key: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ from kedro.framework.hooks import hook_impl
 
 from fraud_detection.tracking.git import git_info
 from fraud_detection.tracking.sources import mlflow_dataset
-from fraud_detection.tracking.versions import DatasetVersion, resolve_version
+from fraud_detection.tracking.versions import (
+    BackgroundDigests,
+    DatasetVersion,
+    LocatedVersion,
+    locate_version,
+    with_digest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +44,9 @@ class ProvenanceHook:
         self._run: dict[str, Any] = {}
         self.inputs: dict[str, DatasetVersion] = {}
         self.outputs: dict[str, DatasetVersion] = {}
+        # Versions whose content digest is still being computed, in the order they came.
+        self._pending: list[tuple[str, bool, LocatedVersion, Future]] = []
+        self._digests = BackgroundDigests()
 
     @hook_impl
     def after_context_created(self, context) -> None:
@@ -48,7 +58,8 @@ class ProvenanceHook:
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
-        self.inputs, self.outputs = {}, {}
+        self.inputs, self.outputs, self._pending = {}, {}, []
+        self._digests = BackgroundDigests()
         self._run = {
             "kedro_run_id": str(run_params.get("run_id") or run_params.get("session_id")),
             "env": self._env,
@@ -78,13 +89,27 @@ class ProvenanceHook:
     def after_dataset_saved(self, dataset_name: str) -> None:
         self._record(dataset_name, saved=True)
 
-    @hook_impl
-    def after_pipeline_run(self) -> None:
-        self._write_records("FINISHED")
+    @hook_impl(tryfirst=True)
+    def after_node_run(self) -> None:
+        """Before the MLflow hook reads the run's data tags (to tag a registered model)."""
+        self._flush(wait_for_tags=True)
 
-    @hook_impl
+    # First at the end of a run: the inputs still waiting for a digest are logged while the
+    # MLflow run is open, before the MLflow hook closes it.
+    @hook_impl(tryfirst=True)
+    def after_pipeline_run(self) -> None:
+        self._finish_run("FINISHED")
+
+    @hook_impl(tryfirst=True)
     def on_pipeline_error(self) -> None:
-        self._write_records("FAILED")
+        self._finish_run("FAILED")
+
+    def _finish_run(self, status: str) -> None:
+        try:
+            self._flush(wait=True)
+        finally:
+            self._digests.close()
+        self._write_records(status)
 
     def _dataset(self, name: str):
         if self._catalog is None or name.startswith("params:") or name == "parameters":
@@ -95,23 +120,63 @@ class ProvenanceHook:
             return None
 
     def _record(self, name: str, saved: bool) -> None:
+        """Note the version just loaded or saved; its digest is computed in the background.
+
+        The version tag (the Kedro version or Pachyderm commit) is set at once; the
+        ``mlflow.data`` input, which carries the content digest, is logged when the digest
+        is ready (at the latest when the run ends). A dataset identified only by its digest
+        (the raw CSV) gets its tag then too.
+        """
         table = self.outputs if saved else self.inputs
         dataset = self._dataset(name)
-        if dataset is None or name in table:
+        if dataset is None or name in table or any(
+            (n, s) == (name, saved) for n, s, _, _ in self._pending
+        ):
             return
-        version = resolve_version(name, dataset, saved)
-        if version is None:
+        located = locate_version(name, dataset, saved)
+        if located is None:
             return
-        table[name] = version
+        if "mlflow_run_id" not in self._run:
+            self._run["mlflow_run_id"] = _mlflow_run_id()
+        if located.files is None:
+            self._log(name, saved, located.version)
+        else:
+            if located.version.version:
+                self._tag(name, saved, located.version)
+            self._pending.append((name, saved, located, self._digests.submit(located)))
+        self._flush()
+
+    def _flush(self, wait: bool = False, wait_for_tags: bool = False) -> None:
+        """Log the versions whose digest is ready (``wait``: all of them).
+
+        ``wait_for_tags`` waits for the versions whose tag is their digest, so every
+        ``kedro.input/output`` tag is on the run when another hook reads them.
+        """
+        pending, self._pending = self._pending, []
+        for name, saved, located, future in pending:
+            needed = wait or (wait_for_tags and not located.version.version)
+            if needed or future.done():
+                self._log(name, saved, with_digest(located, future.result()),
+                          tagged=bool(located.version.version))
+            else:
+                self._pending.append((name, saved, located, future))
+
+    def _log(self, name: str, saved: bool, version: DatasetVersion, tagged: bool = False) -> None:
+        (self.outputs if saved else self.inputs)[name] = version
         if mlflow.active_run() is not None:
             role = "output" if saved else "input"
             mlflow.log_input(mlflow_dataset(version), context=role)
-            key = base_name(name)
-            mlflow.set_tag(f"kedro.{role}.{key}", version.version or version.digest or "")
-            if version.kind == "pachyderm":
-                mlflow.set_tag(f"pachyderm.{role}.{key}", version.uri)
-        if "mlflow_run_id" not in self._run:
-            self._run["mlflow_run_id"] = _mlflow_run_id()
+            if not tagged:
+                self._tag(name, saved, version)
+
+    @staticmethod
+    def _tag(name: str, saved: bool, version: DatasetVersion) -> None:
+        if mlflow.active_run() is None:
+            return
+        role, key = ("output" if saved else "input"), base_name(name)
+        mlflow.set_tag(f"kedro.{role}.{key}", version.version or version.digest or "")
+        if version.kind == "pachyderm":
+            mlflow.set_tag(f"pachyderm.{role}.{key}", version.uri)
 
     def _write_records(self, status: str) -> None:
         """A provenance.json beside every local versioned output of this run."""

@@ -30,7 +30,7 @@ def build_spark_session(spark_conf: dict[str, Any], app_name: str) -> SparkSessi
     a cluster-provided session keeps its master. A ``null`` value drops the key, so an
     environment can remove a base setting its cluster owns (``spark.driver.memory: null``).
     """
-    conf = {str(k): str(v) for k, v in (spark_conf or {}).items() if v is not None}
+    conf = {str(k): _conf_value(v) for k, v in (spark_conf or {}).items() if v is not None}
     builder = SparkSession.builder.appName(app_name)
     if os.environ.get("SPARK_REMOTE"):
         conf.pop("spark.master", None)
@@ -40,6 +40,18 @@ def build_spark_session(spark_conf: dict[str, Any], app_name: str) -> SparkSessi
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def _conf_value(value: Any) -> str:
+    """Spark's spelling of a YAML value: booleans as ``true``/``false``, not Python's ``True``.
+
+    PySpark compares some settings as text (``toPandas`` uses Arrow only when
+    ``spark.sql.execution.arrow.pyspark.enabled`` is exactly ``"true"``), so ``True`` would
+    silently switch Arrow off and collect every row as a Python object.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class SparkHooks:

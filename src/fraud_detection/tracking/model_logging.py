@@ -40,9 +40,13 @@ def pip_requirements() -> list[str]:
 
 
 def signature_and_example(model: PipelineModel, rows: DataFrame, n: int = 5):
-    """A signature (inputs and ``prediction`` output) and an input example from real rows."""
-    example = rows.select(*model_input_columns(model)).limit(n).toPandas()
-    predictions = model.transform(rows.limit(n)).select("prediction").toPandas()["prediction"]
+    """A signature (inputs and ``prediction`` output) and an input example from real rows.
+
+    One Spark job: the example rows and their predictions come from the same ``n`` rows.
+    """
+    columns = model_input_columns(model)
+    scored = model.transform(rows.limit(n)).select(*columns, "prediction").toPandas()
+    example, predictions = scored[columns], scored["prediction"]
     signature: ModelSignature = infer_signature(example, predictions)
     return signature, example
 

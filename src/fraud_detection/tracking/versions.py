@@ -8,7 +8,8 @@ by a commit ID. Datasets held only in memory (and parameters) have no version: `
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -75,26 +76,98 @@ def _uri(path: str, version: str | None) -> str:
     return f"{base}@{version}" if version else base
 
 
-def resolve_version(name: str, dataset: Any, saved: bool) -> DatasetVersion | None:
-    """The version of ``dataset`` just loaded (``saved=False``) or saved (``saved=True``)."""
+@dataclass(frozen=True)
+class LocatedVersion:
+    """A dataset version before its digest: what to hash, and whether the bytes can change.
+
+    ``files`` are the local files or folders the content digest covers (``None``: nothing to
+    hash). ``immutable``: a Kedro versioned path, never written again once saved, so its
+    digest can be computed once and reused when the run loads what it saved.
+    """
+
+    version: DatasetVersion
+    files: list[Path] | None
+    immutable: bool = False
+
+
+def locate_version(name: str, dataset: Any, saved: bool) -> LocatedVersion | None:
+    """Where the version of ``dataset`` just loaded or saved lives, without reading it."""
     if hasattr(dataset, "pfs_uri"):
         commit = dataset.last_save_commit if saved else dataset.last_load_commit
-        return DatasetVersion(name, "pachyderm", dataset.pfs_uri(commit), commit, commit)
+        return LocatedVersion(
+            DatasetVersion(name, "pachyderm", dataset.pfs_uri(commit), commit, commit), None
+        )
     if isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None:
         version = dataset.resolve_save_version() if saved else dataset.resolve_load_version()
         path = dataset._get_versioned_path(version)
         local = _local(path)
-        digest = content_digest([local]) if local else None
-        return DatasetVersion(name, "kedro", _uri(str(path), version), version, digest, str(path))
+        found = DatasetVersion(name, "kedro", _uri(str(path), version), version, None, str(path))
+        return LocatedVersion(found, [local] if local else None, immutable=True)
     if hasattr(dataset, "_matching_files"):  # RawCsvDataset: a plain folder of CSV files
         files = [Path(p) for p in dataset._matching_files()]
         folder = str(dataset._filepath)
-        return DatasetVersion(
-            name, "kedro", _uri(folder, None), None, content_digest(files), folder
-        )
+        return LocatedVersion(DatasetVersion(name, "kedro", _uri(folder, None), None, None, folder),
+                              files)
     filepath = getattr(dataset, "_filepath", None)
     if filepath is not None:  # an unversioned file dataset
         local = _local(filepath)
-        digest = content_digest([local]) if local else None
-        return DatasetVersion(name, "kedro", _uri(str(filepath), None), None, digest, str(filepath))
+        found = DatasetVersion(name, "kedro", _uri(str(filepath), None), None, None, str(filepath))
+        return LocatedVersion(found, [local] if local else None)
     return None
+
+
+def with_digest(located: LocatedVersion, digest: str | None) -> DatasetVersion:
+    """The located version with its content digest filled in (Pachyderm: the commit)."""
+    if located.files is None:
+        return located.version
+    return replace(located.version, digest=digest)
+
+
+def resolve_version(
+    name: str, dataset: Any, saved: bool, digests: dict[str, str | None] | None = None
+) -> DatasetVersion | None:
+    """The version of ``dataset`` just loaded (``saved=False``) or saved (``saved=True``).
+
+    ``digests`` remembers the digest of each Kedro versioned path, so a dataset a run saves
+    and then loads is hashed once. Plain paths (the raw CSV) are always hashed again.
+    """
+    located = locate_version(name, dataset, saved)
+    if located is None:
+        return None
+    if located.files is None:
+        return located.version
+    if not located.immutable or digests is None:
+        return with_digest(located, content_digest(located.files))
+    key = located.version.path or ""
+    if key not in digests:
+        digests[key] = content_digest(located.files)
+    return with_digest(located, digests[key])
+
+
+class BackgroundDigests:
+    """Content digests computed in a worker thread while the pipeline goes on.
+
+    hashlib releases the GIL while it hashes, so reading and hashing hundreds of megabytes
+    of a saved table overlaps with the Spark work of the next node instead of adding to the
+    run's wall time. Each immutable (Kedro versioned) path is hashed once per run.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._by_path: dict[str, Future] = {}
+
+    def submit(self, located: LocatedVersion) -> Future:
+        key = located.version.path if located.immutable else None
+        if key is not None and key in self._by_path:
+            return self._by_path[key]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-digest")
+        future = self._pool.submit(content_digest, located.files)
+        if key is not None:
+            self._by_path[key] = future
+        return future
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self._pool, self._by_path = None, {}

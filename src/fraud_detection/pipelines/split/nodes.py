@@ -12,7 +12,8 @@ import difflib
 import logging
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from fraud_detection.schema import (
@@ -108,17 +109,40 @@ def parse_transactions(raw: DataFrame) -> DataFrame:
     ).withColumn("problems", _row_problems())
 
 
-def _summary(parsed: DataFrame) -> dict[str, int]:
-    """Every count the checks need, in one pass over the data."""
+def _summary_columns() -> list[Column]:
+    """Every count the checks need."""
     label_ok = F.col(LABEL).isin(0, 1)
-    row = parsed.agg(
+    return [
         F.count(F.lit(1)).alias("rows"),
         F.sum((F.col("problems") != "").cast("long")).alias("quarantined"),
         F.sum((~label_ok | F.col(LABEL).isNull()).cast("long")).alias("bad_labels"),
         *(F.count(f"raw_{name}").alias(f"present:{name}") for name in NUMERIC),
         *(F.count(name).alias(f"parsed:{name}") for name in NUMERIC),
-    ).first()
-    return {key: int(value or 0) for key, value in row.asDict().items()}
+    ]
+
+
+def _parse_once(parsed: DataFrame) -> tuple[DataFrame, dict[str, int]]:
+    """The parsed rows, cached, and the summary counts, from a single read of the raw files.
+
+    Parsing the CSV is the most expensive step of the split: the counts, the quarantine and
+    the shards would each parse it again. Instead the counts are observed while one pass fills
+    a cache that the quarantine and the shards then read. The cache holds what they need:
+    the typed values, the problems, and the original text and file of malformed rows only,
+    so it is about the size of the typed data. MEMORY_ONLY: blocks that do not fit are
+    recomputed rather than written to disk, and blocks evicted later, when aggregation and
+    training need the memory, are simply dropped.
+    """
+    observation = Observation()
+    bad = F.col("problems") != ""
+    original = F.struct(*(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS),
+                        F.col("source_file"))
+    cached = (
+        parsed.observe(observation, *_summary_columns())
+        .select(*RAW_COLUMNS, "problems", F.when(bad, original).alias("original"))
+        .persist(StorageLevel.MEMORY_ONLY)
+    )
+    cached.count()  # the one pass: fills the cache and the observed counts
+    return cached, {key: int(value or 0) for key, value in observation.get.items()}
 
 
 def _check_types(summary: dict[str, int], parsed: DataFrame, source: str) -> None:
@@ -160,16 +184,18 @@ def validate_transactions(
     source = source_of(raw)
     check_columns(raw.columns, source)
     parsed = parse_transactions(raw)
-    summary = _summary(parsed)
+    cached, summary = _parse_once(parsed)
     if not summary["rows"]:
         raise RawDataError(f"{DATASET}: no rows in {source}; expected PaySim transactions")
     _check_types(summary, parsed, source)
     _check_labels(summary, parsed, source)
 
     bad = F.col("problems") != ""
-    valid = parsed.where(~bad).select(*RAW_COLUMNS)
-    quarantine = parsed.where(bad).select(
-        *(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS), "problems", "source_file"
+    valid = cached.where(~bad).select(*RAW_COLUMNS)
+    quarantine = cached.where(bad).select(
+        *(F.col(f"original.{name}").alias(name) for name in RAW_COLUMNS),
+        "problems",
+        F.col("original.source_file").alias("source_file"),
     )
     report = {
         "source": source,

@@ -32,8 +32,13 @@ def _split_column(df: DataFrame, split: dict[str, Any]) -> Column:
 def split_train_test(
     model_input: DataFrame, params: dict[str, Any]
 ) -> tuple[DataFrame, DataFrame]:
-    """Keep the transaction types where fraud occurs, then split deterministically."""
-    rows = model_input.where(F.col("type").isin(*params["transaction_types"]))
+    """Keep the transaction types where fraud occurs, then split deterministically.
+
+    The kept rows are cached (when first used): the class weights, every pass of the tree
+    fit, the evaluation and the model logging read them again, and without the cache each
+    of those reads would scan and filter the whole model input table.
+    """
+    rows = model_input.where(F.col("type").isin(*params["transaction_types"])).persist()
     is_test = _split_column(rows, params["split"])
     return rows.where(~is_test), rows.where(is_test)
 
@@ -79,12 +84,27 @@ def build_estimator(params: dict[str, Any]) -> Pipeline:
 
 
 def fit_model(train: DataFrame, params: dict[str, Any]) -> PipelineModel:
-    """Fit on the training rows, fraud rows weighted by ``train.class_weight``."""
+    """Fit on the training rows, fraud rows weighted by ``train.class_weight``.
+
+    The same fit as ``build_estimator(params).fit(...)``, stage by stage: the decision tree
+    reads its input several times (metadata, split candidates, one pass per level), so the
+    indexed and assembled feature vectors are computed once and cached for it, instead of
+    being assembled again from the table on every pass.
+    """
     legit_weight, fraud_weight = class_weights(train, params["class_weight"])
     weighted = train.withColumn(
         WEIGHT, F.when(F.col("label") == 1, fraud_weight).otherwise(legit_weight)
     )
-    return build_estimator(params).fit(weighted)
+    *preparation, tree = build_estimator(params).getStages()
+    prepare = Pipeline(stages=preparation).fit(weighted)
+    features = prepare.transform(weighted).select(
+        tree.getLabelCol(), tree.getWeightCol(), tree.getFeaturesCol()
+    ).persist()
+    try:
+        fitted_tree = tree.fit(features)
+    finally:
+        features.unpersist()
+    return PipelineModel(stages=[*prepare.stages, fitted_tree])
 
 
 def feature_names(model: PipelineModel) -> list[str]:

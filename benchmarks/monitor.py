@@ -1,0 +1,124 @@
+"""Run a benchmark step in its own process and sample its memory while it runs.
+
+Every step (a Kedro run, the naive Spark job, DuckDB) is a fresh process, so each one pays
+its own interpreter and JVM start, and its peak memory is its own. A thread samples the RSS
+of the process tree with psutil: the Python driver, and the JVM (``java``) Spark launched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+GIB = 1024**3
+
+
+def child_environment() -> dict[str, str]:
+    """Quiet, offline, loopback-only settings for every step (as the Makefile exports)."""
+    env = dict(os.environ)
+    env.update({
+        "SPARK_LOCAL_IP": env.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "KEDRO_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    })
+    env.pop("MLFLOW_TRACKING_URI", None)  # the scratch project's own store, always
+    env.pop("MLFLOW_RUN_ID", None)
+    return env
+
+
+class MemorySampler(threading.Thread):
+    """Peak memory of a process tree while it runs.
+
+    ``python_rss``: the step's own Python process (the Spark driver's Python side);
+    ``jvm_rss``: the JVM Spark launched; ``total_pss``: the whole tree (Python, JVM and any
+    short-lived helper such as ``git``) in proportional set size, so pages a forked helper
+    shares with its parent are not counted twice.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self._root = psutil.Process(pid)
+        self._interval = interval
+        self._stop_event = threading.Event()
+        self.peak = {"python_rss_bytes": 0, "jvm_rss_bytes": 0, "total_pss_bytes": 0}
+        self._cpu: dict[int, float] = {}  # pid -> user + system seconds, last seen
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self._sample()
+            self._stop_event.wait(self._interval)
+
+    def _sample(self) -> None:
+        python = jvm = total = 0
+        try:
+            processes = [self._root, *self._root.children(recursive=True)]
+        except psutil.Error:
+            return
+        for process in processes:
+            try:
+                memory = process.memory_full_info()
+                cpu = process.cpu_times()
+                is_jvm = process.name().startswith("java")
+            except psutil.Error:
+                continue
+            self._cpu[process.pid] = cpu.user + cpu.system
+            total += getattr(memory, "pss", memory.rss)
+            if is_jvm:
+                jvm += memory.rss
+            elif process.pid == self._root.pid:
+                python = memory.rss
+        for key, value in (("python_rss_bytes", python), ("jvm_rss_bytes", jvm),
+                           ("total_pss_bytes", total)):
+            self.peak[key] = max(self.peak[key], value)
+
+    def stop(self) -> tuple[dict[str, float], float]:
+        """Peak memory in GiB, and CPU seconds used by the tree (as last sampled)."""
+        self._stop_event.set()
+        self.join()
+        peaks = {key.replace("_bytes", "_gib"): round(value / GIB, 3)
+                 for key, value in self.peak.items()}
+        return peaks, round(sum(self._cpu.values()), 1)
+
+
+def run_step(module: str, args: list[str], result_file: Path, log_file: Path,
+             timeout: float = 3600) -> dict[str, Any]:
+    """``python -m module args``; returns the JSON it wrote, wall and CPU time, peak memory.
+
+    The step writes its own measurements to ``result_file``; its output goes to ``log_file``.
+    A failed step raises with the tail of its log, so a broken benchmark never looks fast.
+    """
+    result_file.unlink(missing_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", module, *args, "--result", str(result_file)]
+    started = time.perf_counter()
+    with log_file.open("w") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=child_environment(),
+                                   stdout=log, stderr=subprocess.STDOUT)
+        sampler = MemorySampler(process.pid)
+        sampler.start()
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            code = "timeout"
+        memory, cpu_seconds = sampler.stop()
+    wall = time.perf_counter() - started
+    if code != 0 or not result_file.is_file():
+        tail = "".join(log_file.read_text(errors="replace").splitlines(True)[-40:])
+        raise RuntimeError(f"benchmark step {module} {' '.join(args)} failed ({code}); "
+                           f"log {log_file}:\n{tail}")
+    return {**json.loads(result_file.read_text()), "process_seconds": round(wall, 2),
+            "cpu_seconds": cpu_seconds, "peak_memory": memory}

@@ -1,0 +1,181 @@
+"""``make bench``: the training pipeline at PaySim scale, next to a naive Spark job and DuckDB.
+
+For each size (fractions of ``--rows``, default 1/4, 1/2 and the full 6,362,620 rows):
+
+1. the project's generator writes the CSV once, cached in ``benchmarks/.cache/data``;
+2. ``kedro run`` of the training pipeline in a scratch project with tracking on (MLflow
+   SQLite store and artifacts inside the scratch project): time of every node and hook,
+   rows per second, peak memory of Python and of the JVM;
+3. DuckDB computes the same aggregation from the same shards (checked equal);
+4. the naive Spark baseline: read the CSV, group by customer, fit a decision tree;
+5. ``kedro run`` again with MLflow tracking and provenance off: their overhead.
+
+Every step is a fresh process. Results: ``benchmarks/results/<name>.json`` and ``.md``.
+
+    python -m benchmarks.run                                   # what make bench runs
+    python -m benchmarks.run --rows 5000 --fractions 1 --skip naive,untracked --name smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks.data import cached_csv
+from benchmarks.monitor import REPO, run_step
+from benchmarks.project import UNTRACKED, clean_outputs, evaluation_metrics, scratch_project
+from benchmarks.report import derive, markdown
+
+PAYSIM_ROWS = 6_362_620
+STEPS = ("naive", "duckdb", "untracked")
+
+
+def _only_version(folder: Path) -> Path:
+    """``<filepath>/<version>/<name>`` of a dataset written once in a clean scratch project."""
+    [found] = sorted(folder.glob("*/" + folder.name))
+    return found
+
+
+def init_store(project: Path) -> float:
+    """Create the scratch project's MLflow store (SQLite schema migrations) before timing.
+
+    A user's store exists after their first run; creating one takes seconds and is not
+    what a run costs, so it is done here, once per scratch project, and reported apart.
+    """
+    import mlflow
+
+    started = time.perf_counter()
+    mlflow.MlflowClient(f"sqlite:///{project / 'mlflow.db'}").search_experiments()
+    return round(time.perf_counter() - started, 2)
+
+
+def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
+    cache, logs = args.cache_dir, args.cache_dir / "logs" / f"rows_{n_rows}"
+    csv_folder, generation = cached_csv(cache, n_rows)
+    print(f"[{n_rows:,} rows] data: {generation}", flush=True)
+    project = scratch_project(cache / "scratch" / f"rows_{n_rows}", csv_folder, args.spark)
+    result: dict[str, Any] = {"rows": n_rows, "csv": str(csv_folder), "generation": generation,
+                              "store_init_seconds": init_store(project)}
+
+    def step(name: str, module: str, step_args: list[str], required: bool = False
+             ) -> dict[str, Any] | None:
+        print(f"[{n_rows:,} rows] {name} ...", flush=True)
+        try:
+            measured = run_step(module, step_args, logs / f"{name}.json", logs / f"{name}.log")
+        except RuntimeError as error:  # a broken comparison is reported, the rest still runs
+            if required:
+                raise
+            print(f"[{n_rows:,} rows] {name} FAILED: {error}", flush=True)
+            result.setdefault("errors", {})[name] = str(error)[-2000:]
+            return None
+        measured["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        print(f"[{n_rows:,} rows] {name}: {measured.get('process_seconds')} s", flush=True)
+        return measured
+
+    result["pipeline"] = step("pipeline", "benchmarks.kedro_run", ["--project", str(project)],
+                              required=True)
+    result["pipeline"]["evaluation"] = evaluation_metrics(project)
+    if "duckdb" not in args.skip:
+        shards = _only_version(project / "data/02_intermediate/transaction_shards")
+        table = _only_version(project / "data/04_feature/model_input_table.parquet")
+        result["duckdb"] = step("duckdb", "benchmarks.duckdb_aggregate", [
+            "--shards", str(shards), "--csv", str(csv_folder), "--spark-table", str(table),
+            "--work", str(cache / "scratch" / f"duckdb_{n_rows}")])
+        shutil.rmtree(cache / "scratch" / f"duckdb_{n_rows}", ignore_errors=True)
+    if "naive" not in args.skip:
+        result["naive_spark"] = step("naive_spark", "benchmarks.naive_spark",
+                                     ["--csv", str(csv_folder)])
+    if "untracked" not in args.skip:
+        clean_outputs(project)
+        result["pipeline_untracked"] = step("pipeline_untracked", "benchmarks.kedro_run", [
+            "--project", str(project), "--env", UNTRACKED, "--no-tracking"])
+    if not args.keep_scratch:
+        shutil.rmtree(project, ignore_errors=True)
+    return result
+
+
+def machine() -> dict[str, Any]:
+    memory = psutil.virtual_memory()
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(memory.total / 1024**3, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {name: version(name) for name in
+                     ("pyspark", "kedro", "kedro-datasets", "mlflow", "pandas", "duckdb")},
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=PAYSIM_ROWS,
+                        help="full size in rows (default: the Kaggle PaySim file's 6,362,620)")
+    parser.add_argument("--fractions", default="0.25,0.5,1.0",
+                        help="sizes to run, as fractions of --rows (comma-separated)")
+    parser.add_argument("--skip", default="",
+                        help=f"comma-separated steps to leave out: {', '.join(STEPS)}")
+    parser.add_argument("--skip-baselines", action="store_true",
+                        help="the same as --skip naive,duckdb")
+    parser.add_argument("--cache-dir", type=Path, default=REPO / "benchmarks" / ".cache")
+    parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--name", default="latest", help="results file name, without suffix")
+    parser.add_argument("--note", default="", help="free text stored with the results")
+    parser.add_argument("--spark", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Spark setting over conf/base/spark.yml, to try one (repeatable)")
+    parser.add_argument("--keep-scratch", action="store_true",
+                        help="keep the scratch projects (outputs, MLflow store) for inspection")
+    args = parser.parse_args(argv)
+    args.skip = {s for s in args.skip.split(",") if s}
+    if bad := [item for item in args.spark if "=" not in item]:
+        parser.error(f"--spark takes KEY=VALUE, got {bad}")
+    args.spark = dict(item.split("=", 1) for item in args.spark)
+    if args.skip_baselines:
+        args.skip |= {"naive", "duckdb"}
+    if unknown := args.skip - set(STEPS):
+        parser.error(f"--skip: unknown step(s) {sorted(unknown)}; choose from {STEPS}")
+    args.fractions = sorted({float(f) for f in args.fractions.split(",") if f})
+    if not args.fractions or not all(0 < f <= 1 for f in args.fractions):
+        parser.error("--fractions must be numbers in (0, 1], e.g. 0.25,0.5,1.0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = datetime.now(timezone.utc)
+    results: dict[str, Any] = {
+        "started": started.isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, "-m", "benchmarks.run",
+                             *(argv if argv is not None else sys.argv[1:])]),
+        "note": args.note,
+        "spark_overrides": args.spark,
+        "machine": machine(),
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "sizes": [],
+    }
+    for fraction in args.fractions:
+        size = bench_size(max(1, round(args.rows * fraction)), args)
+        results["sizes"].append({"fraction": fraction, **size})
+    results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
+    results["summary"] = derive(results)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / f"{args.name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = markdown(results)
+    (args.out_dir / f"{args.name}.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""``benchmarks/run.py`` on a few thousand rows, so the benchmark cannot rot (no timings checked)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[1]
+ROWS = 5000
+
+
+def test_benchmark_script_writes_json_and_markdown(tmp_path):
+    out = tmp_path / "results"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPARK_LOCAL_IP": "127.0.0.1",
+           "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--rows", str(ROWS), "--fractions", "1.0",
+         "--skip", "naive,untracked", "--cache-dir", str(tmp_path / "cache"),
+         "--out-dir", str(out), "--name", "smoke"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    results = json.loads((out / "smoke.json").read_text())
+    assert {"machine", "load_average_start", "load_average_end", "sizes", "summary"} <= set(results)
+    [size] = results["sizes"]
+    assert size["rows"] == ROWS and size["generation"]["cached"] is False
+    pipeline = size["pipeline"]
+    assert {"process_seconds", "spark_start_seconds", "nodes", "hooks", "peak_memory",
+            "evaluation"} <= set(pipeline)
+    assert {n["node"] for n in pipeline["nodes"]} >= {
+        "validate_transactions", "shard_by_customer", "build_model_input_table", "fit_model",
+        "evaluate_model"}
+    assert {"python_rss_gib", "jvm_rss_gib", "total_pss_gib"} <= set(pipeline["peak_memory"])
+    # DuckDB's translation of the aggregate stage gives the same table as Spark.
+    assert size["duckdb"]["check"]["matches_spark"], size["duckdb"]["check"]
+    summary = results["summary"]
+    assert {"sizes", "scaling", "targets"} <= set(summary)
+    assert set(summary["targets"]) == {"pipeline_seconds", "aggregate_over_duckdb",
+                                       "tracking_overhead_seconds", "peak_memory_gib",
+                                       "scaling_exponent"}
+    [row] = summary["sizes"]
+    assert {"stage_seconds", "stage_rows_per_second", "tracking_hook_seconds",
+            "aggregate_over_duckdb"} <= set(row)
+
+    text = (out / "smoke.md").read_text()
+    for heading in ("## Per size", "## Nodes at 5,000 rows", "## Scaling", "## Targets"):
+        assert heading in text
+    assert "build_model_input_table" in text
