@@ -26,3 +26,8 @@ LABEL = "isFraud"
 CUSTOMER = "nameOrig"
 
 EXPECTED_HEADER = ",".join(RAW_COLUMNS)
+
+# A customer's transactions in order: by step, the trailing columns only break ties within a
+# step, so the order (and every history feature) does not depend on how Spark partitioned
+# the data. Validation lays the rows out in this order and the history window reads it.
+CUSTOMER_ORDER: tuple[str, ...] = (CUSTOMER, "step", "amount", "type", "nameDest", "oldbalanceOrg")

@@ -24,7 +24,11 @@ from mlflow import MlflowClient
 
 import fraud_detection
 from fraud_detection.datasets.mlflow_model import RegisteredModel
-from fraud_detection.pipelines.train.evaluation import fraud_probabilities, ranking_metrics
+from fraud_detection.pipelines.train.evaluation import (
+    as_arrays,
+    fraud_probabilities,
+    ranking_metrics,
+)
 from fraud_detection.tracking.config import MlflowSettings, export_credentials, redact
 from fraud_detection.tracking.git import git_info
 from fraud_detection.tracking.model_logging import log_spark_model
@@ -229,10 +233,7 @@ class MlflowTrackingHook:
 
         def score_champion(version: str) -> float:
             champion = mlflow.spark.load_model(f"models:/{settings.registered_model_name}/{version}")
-            scores = fraud_probabilities(champion, evaluation)
-            return ranking_metrics(scores["label"].to_numpy(), scores["probability"].to_numpy())[
-                metric
-            ]
+            return ranking_metrics(*as_arrays(fraud_probabilities(champion, evaluation)))[metric]
 
         promotion = register_and_promote(
             MlflowClient(), settings.registered_model_name, info.model_uri, self._run_id,

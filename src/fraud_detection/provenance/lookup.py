@@ -11,6 +11,7 @@ from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
 from fraud_detection.hooks.provenance import RECORD, base_name
+from fraud_detection.tracking.versions import stored_dataset
 
 _PARAM_TAGS = ("kedro.run_id", "kedro.env", "kedro.pipelines", "kedro.runner", "git.commit",
                "git.dirty", "project.version")
@@ -106,6 +107,7 @@ def data_provenance(
 def stored_record(dataset: Any, version: str) -> dict[str, Any] | None:
     """The run record written into the data: a Pachyderm commit's description and
     provenance file, or the ``provenance.json`` beside a local Kedro version."""
+    dataset = stored_dataset(dataset)
     if hasattr(dataset, "commit_metadata"):
         return dataset.commit_metadata(version)
     try:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from kedro.io import CachedDataset
 from kedro.io.core import AbstractVersionedDataset
 
 # Spark's commit markers and checksums change with nothing about the data.
@@ -90,8 +91,14 @@ class LocatedVersion:
     immutable: bool = False
 
 
+def stored_dataset(dataset: Any) -> Any:
+    """The dataset that holds the files: the wrapped one of a ``CachedDataset``."""
+    return dataset._dataset if isinstance(dataset, CachedDataset) else dataset
+
+
 def locate_version(name: str, dataset: Any, saved: bool) -> LocatedVersion | None:
     """Where the version of ``dataset`` just loaded or saved lives, without reading it."""
+    dataset = stored_dataset(dataset)
     if hasattr(dataset, "pfs_uri"):
         commit = dataset.last_save_commit if saved else dataset.last_load_commit
         return LocatedVersion(

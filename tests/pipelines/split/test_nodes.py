@@ -6,6 +6,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from fraud_detection.datasets import RawCsvDataset
+from fraud_detection.pipelines.aggregate.nodes import build_model_input_table
 from fraud_detection.pipelines.split.nodes import (
     RawDataError,
     enforce_quarantine_threshold,
@@ -16,12 +17,16 @@ from fraud_detection.schema import EXPECTED_HEADER
 from tests.raw_files import VALID_LINES, write_csv
 
 
+SPLIT = {"n_shards": 4}
+
+
 def load(spark, folder):
     return RawCsvDataset(filepath=str(folder)).load()
 
 
 def test_valid_rows_are_typed_and_nothing_is_quarantined(spark, tmp_path):
-    valid, quarantine, report = validate_transactions(load(spark, write_csv(tmp_path, VALID_LINES)))
+    raw = load(spark, write_csv(tmp_path, VALID_LINES))
+    valid, quarantine, report = validate_transactions(raw, SPLIT)
     rows = valid.orderBy("nameOrig").collect()
     assert [tuple(r) for r in rows] == [
         (1, "PAYMENT", 9839.64, "C1231006815", 170136.0, 160296.36, "M1979787155", 0.0, 0.0, 0, 0),
@@ -41,7 +46,7 @@ def test_malformed_rows_are_quarantined_with_their_reasons(spark, tmp_path):
         "5,DEBIT,10.0,,100.0,90.0,C6,0.0,10.0,0,0",
     ]
     folder = write_csv(tmp_path, VALID_LINES + bad)
-    valid, quarantine, report = validate_transactions(load(spark, folder))
+    valid, quarantine, report = validate_transactions(load(spark, folder), SPLIT)
     assert valid.count() == 2
     problems = {r["step"]: r["problems"] for r in quarantine.collect()}
     assert problems == {
@@ -63,7 +68,7 @@ def test_missing_column_names_file_column_and_header(spark, tmp_path):
     lines = [line.replace(",9839.64,", ",").replace(",181.0,C13", ",C13") for line in VALID_LINES]
     folder = write_csv(tmp_path, lines, header=header)
     with pytest.raises(RawDataError) as err:
-        validate_transactions(load(spark, folder))
+        validate_transactions(load(spark, folder), SPLIT)
     message = str(err.value)
     assert "column 'amount' missing" in message
     assert str(folder / "transactions.csv") in message
@@ -73,14 +78,14 @@ def test_missing_column_names_file_column_and_header(spark, tmp_path):
 def test_misnamed_column_suggests_the_rename(spark, tmp_path):
     folder = write_csv(tmp_path, VALID_LINES, header=EXPECTED_HEADER.replace("amount", "Amount"))
     with pytest.raises(RawDataError, match="rename column 'Amount' to 'amount'"):
-        validate_transactions(load(spark, folder))
+        validate_transactions(load(spark, folder), SPLIT)
 
 
 def test_unexpected_extra_column_is_an_error(spark, tmp_path):
     lines = [f"{line},x" for line in VALID_LINES]
     folder = write_csv(tmp_path, lines, header=EXPECTED_HEADER + ",comment")
     with pytest.raises(RawDataError, match="unexpected column 'comment'"):
-        validate_transactions(load(spark, folder))
+        validate_transactions(load(spark, folder), SPLIT)
 
 
 def test_column_of_the_wrong_type_is_an_error(spark, tmp_path):
@@ -88,7 +93,7 @@ def test_column_of_the_wrong_type_is_an_error(spark, tmp_path):
              for line in VALID_LINES]
     folder = write_csv(tmp_path, lines)
     with pytest.raises(RawDataError) as err:
-        validate_transactions(load(spark, folder))
+        validate_transactions(load(spark, folder), SPLIT)
     assert "column 'step' has the wrong type" in str(err.value)
     assert "expected an integer, found values like 'one'" in str(err.value)
 
@@ -96,7 +101,7 @@ def test_column_of_the_wrong_type_is_an_error(spark, tmp_path):
 def test_label_other_than_0_1_is_an_error(spark, tmp_path):
     folder = write_csv(tmp_path, [*VALID_LINES, "7,TRANSFER,5.0,C9,5.0,0.0,C8,0.0,0.0,2,0"])
     with pytest.raises(RawDataError) as err:
-        validate_transactions(load(spark, folder))
+        validate_transactions(load(spark, folder), SPLIT)
     assert "column 'isFraud' must be 0 or 1" in str(err.value)
     assert "1 rows with other values (2)" in str(err.value)
     assert str(folder / "transactions.csv") in str(err.value)
@@ -105,7 +110,7 @@ def test_label_other_than_0_1_is_an_error(spark, tmp_path):
 def test_not_a_csv_file_is_an_error(spark, tmp_path):
     (tmp_path / "transactions.csv").write_bytes(b"PAR1\x15\x04\x15\x10\x00\x00binary parquet")
     with pytest.raises(RawDataError, match="column 'step' missing .* expected the header"):
-        validate_transactions(load(spark, tmp_path))
+        validate_transactions(load(spark, tmp_path), SPLIT)
 
 
 def test_quarantine_threshold(spark):
@@ -120,15 +125,37 @@ def test_quarantine_threshold(spark):
     assert "quarantined_transactions" in str(err.value)
 
 
-def test_shards_are_a_stable_hash_of_the_customer(spark):
-    rows = [("C1231006815", 1), ("C1231006815", 2), ("C1305486145", 3), ("C553264065", 4)]
-    data = spark.createDataFrame(rows, "nameOrig string, step int")
-    sharded = shard_by_customer(data, {"n_shards": 16})
+def test_shards_are_a_stable_hash_of_the_customer_one_per_partition(spark, tmp_path):
+    lines = [f"{step},PAYMENT,10.0,{name},100.0,90.0,M1,0.0,0.0,0,0" for name, step in (
+        ("C1231006815", 1), ("C1231006815", 2), ("C1305486145", 3), ("C553264065", 4))]
+    valid, _, _ = validate_transactions(load(spark, write_csv(tmp_path, lines)), {"n_shards": 16})
+    sharded = shard_by_customer(valid, {"n_shards": 16})
     assert sharded.rdd.getNumPartitions() == 16
-    shards = {(r["nameOrig"], r["step"]): r["shard"] for r in sharded.collect()}
-    # Spark's xxhash64 (seed 42) mod 16: fixed values, the same on every machine and run.
-    assert shards == {("C1231006815", 1): 0, ("C1231006815", 2): 0,
-                      ("C1305486145", 3): 8, ("C553264065", 4): 7}
+    rows = sharded.select("nameOrig", "step", "shard", F.spark_partition_id().alias("p")).collect()
+    # Spark's Murmur3 hash (seed 42) mod 16: fixed values, the same on every machine and run...
+    assert {(r["nameOrig"], r["step"]): r["shard"] for r in rows} == {
+        ("C1231006815", 1): 3, ("C1231006815", 2): 3, ("C1305486145", 3): 2,
+        ("C553264065", 4): 9}
+    # ...and the partition each row is in, so every task writes exactly one shard directory.
+    assert all(r["shard"] == r["p"] for r in rows)
+
+
+def test_validated_rows_are_laid_out_for_the_history_window(spark, tmp_path):
+    """Partitioned by customer and sorted in CUSTOMER_ORDER: the window neither shuffles
+    nor sorts again."""
+    lines = [f"{step},PAYMENT,{amount},C{step % 3},100.0,90.0,M1,0.0,0.0,0,0"
+             for step, amount in ((5, 1.0), (1, 2.0), (3, 3.0), (2, 4.0), (4, 5.0), (1, 1.5))]
+    valid, _, _ = validate_transactions(load(spark, write_csv(tmp_path, lines)), SPLIT)
+    partitions = valid.select("nameOrig", "step", "amount").rdd.glom().collect()
+    for rows in partitions:
+        keys = [(r["nameOrig"], r["step"], r["amount"]) for r in rows]
+        assert keys == sorted(keys)
+    customers = [{r["nameOrig"] for r in rows} for rows in partitions]
+    assert sum(len(c) for c in customers) == len(set().union(*customers)) == 3
+    plan = build_model_input_table(valid, {"balance_tolerance": 0.01})._jdf.queryExecution()
+    physical = plan.executedPlan().toString()
+    assert "Window" in physical and "Exchange" not in physical.split("InMemoryRelation")[0]
+    assert "Sort [" not in physical.split("InMemoryRelation")[0]
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, "16"])

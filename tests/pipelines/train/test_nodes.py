@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from fraud_detection.pipelines.train.evaluation import (
     best_f1_threshold,
@@ -78,7 +80,8 @@ def test_fit_and_evaluate_a_separable_problem(model_input):
     train, test = split_train_test(model_input, PARAMS)
     model = fit_model(train, PARAMS)
     metrics, scores = evaluate_model(model, train, test, PARAMS)
-    assert list(scores.columns) == ["label", "probability"] and len(scores) == metrics["test_rows"]
+    assert list(scores.columns) == ["label", "probability", "count"]
+    assert scores["count"].sum() == metrics["test_rows"]
     assert metrics["auprc"] == 1.0 and metrics["auroc"] == 1.0
     assert metrics["precision"] == metrics["recall"] == metrics["f1"] == 1.0
     cm = metrics["confusion_matrix"]
@@ -91,18 +94,41 @@ def test_fit_and_evaluate_a_separable_problem(model_input):
 
 def test_ranking_metrics_exact():
     labels, scores = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
-    metrics = ranking_metrics(labels, scores)
+    metrics = ranking_metrics(labels, scores, np.ones(4))
     assert metrics["auprc"] == pytest.approx(5 / 6)
     assert metrics["auroc"] == 0.75
     assert metrics["baseline_auprc"] == 0.5
     with pytest.raises(ValueError, match="only one class"):
-        ranking_metrics(np.array([0, 0]), np.array([0.1, 0.2]))
+        ranking_metrics(np.array([0, 0]), np.array([0.1, 0.2]), np.array([3, 1]))
 
 
 def test_threshold_is_best_f1_and_metrics_are_exact():
     labels, scores = np.array([0, 0, 1, 1, 0]), np.array([0.1, 0.4, 0.35, 0.8, 0.9])
-    assert best_f1_threshold(labels, scores) == 0.35
-    metrics = threshold_metrics(labels, scores, 0.35)
+    assert best_f1_threshold(labels, scores, np.ones(5)) == 0.35
+    metrics = threshold_metrics(labels, scores, np.ones(5), 0.35)
     assert metrics["confusion_matrix"] == {"tn": 1, "fp": 2, "fn": 0, "tp": 2}
     assert (metrics["precision"], metrics["recall"]) == (0.5, 1.0)
     assert metrics["f1"] == pytest.approx(2 / 3)
+
+
+def test_metrics_from_counts_equal_the_row_by_row_metrics():
+    """Scores counted by (label, probability) give exactly the metrics of every row."""
+    rng = np.random.default_rng(7)
+    probabilities = rng.choice([0.0, 0.02, 0.3, 0.31, 0.9, 1.0], size=5000)
+    labels = (rng.random(5000) < probabilities).astype(int)
+    rows = pd.DataFrame({"label": labels, "probability": probabilities})
+    counted = rows.groupby(["label", "probability"]).size().rename("count").reset_index()
+    arrays = (counted["label"].to_numpy(), counted["probability"].to_numpy(),
+              counted["count"].to_numpy())
+    assert ranking_metrics(*arrays) == pytest.approx({
+        "auprc": average_precision_score(labels, probabilities),
+        "auroc": roc_auc_score(labels, probabilities),
+        "baseline_auprc": labels.mean()}, rel=1e-12)
+    threshold = best_f1_threshold(*arrays)
+    precision, recall, thresholds = precision_recall_curve(labels, probabilities)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-300)
+    assert threshold == thresholds[np.argmax(f1[:-1])]
+    predicted = probabilities >= threshold
+    assert threshold_metrics(*arrays, threshold)["confusion_matrix"] == {
+        "tn": int(np.sum(~predicted & (labels == 0))), "fp": int(np.sum(predicted & (labels == 0))),
+        "fn": int(np.sum(~predicted & (labels == 1))), "tp": int(np.sum(predicted & (labels == 1)))}

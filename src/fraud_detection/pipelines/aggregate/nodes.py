@@ -13,11 +13,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from fraud_detection.schema import CUSTOMER, LABEL, RAW_COLUMNS
-
-# Order of a customer's transactions; the trailing columns only break ties within a step,
-# so the result does not depend on how Spark partitioned the data.
-_HISTORY_ORDER = ("step", "amount", "type", "nameDest", "oldbalanceOrg")
+from fraud_detection.schema import CUSTOMER, CUSTOMER_ORDER, LABEL, RAW_COLUMNS
 
 HISTORY_FEATURES = (
     "custPriorTxnCount",
@@ -63,8 +59,12 @@ def _share_of(kind: str, window) -> Column:
 
 
 def history_features(transactions: DataFrame) -> DataFrame:
-    """Statistics of each customer's earlier transactions, joined to every transaction."""
-    by_customer = Window.partitionBy(CUSTOMER).orderBy(*_HISTORY_ORDER)
+    """Statistics of each customer's earlier transactions, joined to every transaction.
+
+    Input laid out by ``split.lay_out_by_customer`` (the validated rows and the shards kept
+    in memory) is already partitioned and sorted as this window needs: no shuffle, no sort.
+    """
+    by_customer = Window.partitionBy(CUSTOMER).orderBy(*CUSTOMER_ORDER[1:])
     earlier = by_customer.rowsBetween(Window.unboundedPreceding, -1)
     prior_mean = F.avg("amount").over(earlier)
     with_history = transactions.select(

@@ -20,7 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 validate_transactions,
-                inputs="scoring_transactions@spark",
+                inputs=["scoring_transactions@spark", "params:split"],
                 outputs=[
                     "scoring_parsed_transactions",
                     "scoring_quarantined_transactions",

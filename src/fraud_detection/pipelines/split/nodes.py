@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from fraud_detection.schema import (
     CUSTOMER,
+    CUSTOMER_ORDER,
     EXPECTED_HEADER,
     LABEL,
     RAW_COLUMNS,
@@ -121,26 +122,52 @@ def _summary_columns() -> list[Column]:
     ]
 
 
-def _parse_once(parsed: DataFrame) -> tuple[DataFrame, dict[str, int]]:
-    """The parsed rows, cached, and the summary counts, from a single read of the raw files.
+def n_shards_of(params: dict[str, Any]) -> int:
+    n_shards = params["n_shards"]
+    if not isinstance(n_shards, int) or isinstance(n_shards, bool) or n_shards < 1:
+        raise ValueError(f"split.n_shards must be a positive integer, got {n_shards!r}")
+    return n_shards
 
-    Parsing the CSV is the most expensive step of the split: the counts, the quarantine and
-    the shards would each parse it again. Instead the counts are observed while one pass fills
-    a cache that the quarantine and the shards then read. The cache holds what they need:
-    the typed values, the problems, and the original text and file of malformed rows only,
-    so it is about the size of the typed data. MEMORY_ONLY: blocks that do not fit are
-    recomputed rather than written to disk, and blocks evicted later, when aggregation and
-    training need the memory, are simply dropped.
+
+def shard_of_customer(n_shards: int) -> Column:
+    """Spark's hash of the customer (Murmur3, seed 42) mod ``n_shards``.
+
+    The same expression Spark uses to place a row when it hash-partitions by the customer
+    into ``n_shards`` partitions, so partition ``i`` of :func:`lay_out_by_customer` holds
+    exactly shard ``i``; and stable across runs, machines and Spark versions, so a customer
+    always lands in the same shard and only changed shards need reprocessing.
+    """
+    return F.pmod(F.hash(F.col(CUSTOMER)), F.lit(n_shards)).cast("int")
+
+
+def lay_out_by_customer(rows: DataFrame, n_shards: int) -> DataFrame:
+    """One partition per shard, each sorted in ``CUSTOMER_ORDER``.
+
+    The one shuffle of the data: the shard files are written from these partitions as they
+    are, and the customer-history window (aggregate) finds its input already partitioned
+    and sorted the way it needs, so Spark neither shuffles nor sorts again.
+    """
+    return rows.repartition(n_shards, CUSTOMER).sortWithinPartitions(*CUSTOMER_ORDER)
+
+
+def _parse_once(parsed: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, int]]:
+    """The parsed rows, laid out by customer and cached, and the summary counts, from one read.
+
+    Parsing the CSV is the most expensive step of the split: the counts, the quarantine, the
+    shards and the history features would each parse it again. Instead the counts are
+    observed while one pass fills a cache that the others then read. The cache holds what
+    they need: the typed values, the problems, and the original text and file of malformed
+    rows only, so it is about the size of the typed data. MEMORY_ONLY: blocks that do not
+    fit are recomputed (from the shuffle files) rather than written to disk again.
     """
     observation = Observation()
     bad = F.col("problems") != ""
     original = F.struct(*(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS),
                         F.col("source_file"))
-    cached = (
-        parsed.observe(observation, *_summary_columns())
-        .select(*RAW_COLUMNS, "problems", F.when(bad, original).alias("original"))
-        .persist(StorageLevel.MEMORY_ONLY)
+    typed = parsed.observe(observation, *_summary_columns()).select(
+        *RAW_COLUMNS, "problems", F.when(bad, original).alias("original")
     )
+    cached = lay_out_by_customer(typed, n_shards).persist(StorageLevel.MEMORY_ONLY)
     cached.count()  # the one pass: fills the cache and the observed counts
     return cached, {key: int(value or 0) for key, value in observation.get.items()}
 
@@ -174,17 +201,19 @@ def _check_labels(summary: dict[str, int], parsed: DataFrame, source: str) -> No
 
 
 def validate_transactions(
-    raw: DataFrame,
+    raw: DataFrame, params: dict[str, Any]
 ) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
     """Check the file, parse every row, and set malformed rows aside with their reasons.
 
-    Returns the valid rows (typed), the quarantined rows (original text, ``problems``,
-    ``source_file``) and a report with the counts and the most frequent problems.
+    Returns the valid rows (typed, laid out by customer in ``split.n_shards`` partitions),
+    the quarantined rows (original text, ``problems``, ``source_file``) and a report with
+    the counts and the most frequent problems.
     """
+    n_shards = n_shards_of(params)
     source = source_of(raw)
     check_columns(raw.columns, source)
     parsed = parse_transactions(raw)
-    cached, summary = _parse_once(parsed)
+    cached, summary = _parse_once(parsed, n_shards)
     if not summary["rows"]:
         raise RawDataError(f"{DATASET}: no rows in {source}; expected PaySim transactions")
     _check_types(summary, parsed, source)
@@ -237,13 +266,9 @@ def enforce_quarantine_threshold(
 
 
 def shard_by_customer(transactions: DataFrame, params: dict[str, Any]) -> DataFrame:
-    """Add ``shard`` = xxhash64(customer) mod N and lay the rows out one shard per task.
+    """Add ``shard`` = Spark's hash of the customer mod ``split.n_shards``.
 
-    The hash is Spark's seeded xxhash64: stable across runs, machines and Spark versions,
-    so a customer always lands in the same shard and only changed shards need reprocessing.
+    The validated rows are already laid out one shard per partition
+    (:func:`lay_out_by_customer`), so each task writes exactly one shard directory.
     """
-    n_shards = params["n_shards"]
-    if not isinstance(n_shards, int) or n_shards < 1:
-        raise ValueError(f"split.n_shards must be a positive integer, got {n_shards!r}")
-    shard = F.pmod(F.xxhash64(F.col(CUSTOMER)), F.lit(n_shards)).cast("int")
-    return transactions.withColumn("shard", shard).repartition(n_shards, "shard")
+    return transactions.withColumn("shard", shard_of_customer(n_shards_of(params)))

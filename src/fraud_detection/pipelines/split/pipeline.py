@@ -10,7 +10,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 validate_transactions,
-                inputs="raw_transactions@spark",
+                inputs=["raw_transactions@spark", "params:split"],
                 outputs=["parsed_transactions", "quarantined_transactions", "raw_validation_report"],
                 name="validate_transactions",
             ),

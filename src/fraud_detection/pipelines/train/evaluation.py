@@ -4,6 +4,12 @@ AUPRC (average precision) and AUROC are computed from the fraud probability, nev
 hard labels. The decision threshold is chosen on the *training* predictions (best F1), then
 applied unchanged to the test set, so the reported precision and recall are not tuned on
 the data they are measured on.
+
+A decision tree gives at most one distinct probability per leaf, so the scores are counted
+in Spark by (label, probability) and only those counts reach the driver: every metric is
+computed from the counts as sample weights, which gives exactly the values of the
+row-by-row computation (rows with equal scores are one threshold either way) without
+collecting millions of rows.
 """
 
 from __future__ import annotations
@@ -22,17 +28,24 @@ from .nodes import feature_names
 
 
 def fraud_probabilities(model: PipelineModel, rows: DataFrame) -> pd.DataFrame:
-    """``label`` and ``probability`` (of fraud) for every row, collected to the driver."""
-    scored = model.transform(rows)
-    return scored.select(
+    """``label``, ``probability`` (of fraud) and ``count``: how many rows have both."""
+    scored = model.transform(rows).select(
         F.col("label").cast("int").alias("label"),
         vector_to_array("probability")[1].alias("probability"),
-    ).toPandas()
+    )
+    counts = scored.groupBy("label", "probability").count().toPandas()
+    return counts.sort_values(["probability", "label"], ignore_index=True)
 
 
-def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+def as_arrays(scores: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(labels, probabilities, counts)`` of :func:`fraud_probabilities`' table."""
+    return (scores["label"].to_numpy(), scores["probability"].to_numpy(),
+            scores["count"].to_numpy())
+
+
+def best_f1_threshold(labels: np.ndarray, scores: np.ndarray, counts: np.ndarray) -> float:
     """The probability threshold with the highest F1 on these labels."""
-    precision, recall, thresholds = precision_recall_curve(labels, scores)
+    precision, recall, thresholds = precision_recall_curve(labels, scores, sample_weight=counts)
     f1 = np.divide(
         2 * precision * recall, precision + recall,
         out=np.zeros_like(precision), where=(precision + recall) > 0,
@@ -40,13 +53,15 @@ def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(thresholds[int(np.argmax(f1))]) if len(thresholds) else 0.5
 
 
-def threshold_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
+def threshold_metrics(
+    labels: np.ndarray, scores: np.ndarray, counts: np.ndarray, threshold: float
+) -> dict[str, Any]:
     """Precision, recall, F1 and the confusion matrix of ``score >= threshold``."""
     predicted = scores >= threshold
-    tp = int(np.sum(predicted & (labels == 1)))
-    fp = int(np.sum(predicted & (labels == 0)))
-    fn = int(np.sum(~predicted & (labels == 1)))
-    tn = int(np.sum(~predicted & (labels == 0)))
+    tp = int(np.sum(counts[predicted & (labels == 1)]))
+    fp = int(np.sum(counts[predicted & (labels == 0)]))
+    fn = int(np.sum(counts[~predicted & (labels == 1)]))
+    tn = int(np.sum(counts[~predicted & (labels == 0)]))
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -58,7 +73,9 @@ def threshold_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) 
     }
 
 
-def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+def ranking_metrics(
+    labels: np.ndarray, probabilities: np.ndarray, counts: np.ndarray
+) -> dict[str, float]:
     """AUPRC and AUROC of the scores, and the AUPRC of a constant score (the fraud rate)."""
     if labels.min() == labels.max():
         raise ValueError(
@@ -66,9 +83,9 @@ def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
             "train.split setting"
         )
     return {
-        "auprc": float(average_precision_score(labels, scores)),
-        "auroc": float(roc_auc_score(labels, scores)),
-        "baseline_auprc": float(labels.mean()),
+        "auprc": float(average_precision_score(labels, probabilities, sample_weight=counts)),
+        "auroc": float(roc_auc_score(labels, probabilities, sample_weight=counts)),
+        "baseline_auprc": float(np.sum(counts[labels == 1]) / np.sum(counts)),
     }
 
 
@@ -77,23 +94,22 @@ def evaluate_model(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Metrics of the model on the test rows, threshold chosen on the training rows.
 
-    Also returns the test rows' labels and probabilities, for the evaluation plots.
+    Also returns the test rows' score counts (``label``, ``probability``, ``count``), for the
+    evaluation plots.
     """
-    train_scores = fraud_probabilities(model, train)
+    train_labels, train_scores, train_counts = as_arrays(fraud_probabilities(model, train))
     test_scores = fraud_probabilities(model, test)
-    threshold = best_f1_threshold(
-        train_scores["label"].to_numpy(), train_scores["probability"].to_numpy()
-    )
-    labels, scores = test_scores["label"].to_numpy(), test_scores["probability"].to_numpy()
+    labels, scores, counts = as_arrays(test_scores)
+    threshold = best_f1_threshold(train_labels, train_scores, train_counts)
     importances = model.stages[-1].featureImportances.toArray()
     metrics = {
-        **ranking_metrics(labels, scores),
+        **ranking_metrics(labels, scores, counts),
         "threshold": threshold,
-        **threshold_metrics(labels, scores, threshold),
-        "train_rows": int(len(train_scores)),
-        "train_frauds": int(train_scores["label"].sum()),
-        "test_rows": int(len(test_scores)),
-        "test_frauds": int(labels.sum()),
+        **threshold_metrics(labels, scores, counts, threshold),
+        "train_rows": int(train_counts.sum()),
+        "train_frauds": int(train_counts[train_labels == 1].sum()),
+        "test_rows": int(counts.sum()),
+        "test_frauds": int(counts[labels == 1].sum()),
         "split_method": params["split"]["method"],
         "feature_importances": dict(zip(feature_names(model), map(float, importances))),
     }

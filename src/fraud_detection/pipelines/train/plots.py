@@ -24,7 +24,9 @@ def _figure(title: str) -> tuple[Figure, Any]:
 
 
 def precision_recall_figure(scores: pd.DataFrame, metrics: dict[str, Any]) -> Figure:
-    precision, recall, _ = precision_recall_curve(scores["label"], scores["probability"])
+    precision, recall, _ = precision_recall_curve(
+        scores["label"], scores["probability"], sample_weight=scores["count"]
+    )
     figure, axes = _figure(f"Precision-recall (AUPRC {metrics['auprc']:.4f})")
     axes.step(recall, precision, where="post", label="model")
     axes.axhline(metrics["baseline_auprc"], color="grey", linestyle="--", label="fraud rate")
@@ -36,7 +38,9 @@ def precision_recall_figure(scores: pd.DataFrame, metrics: dict[str, Any]) -> Fi
 
 
 def roc_figure(scores: pd.DataFrame, metrics: dict[str, Any]) -> Figure:
-    false_positive, true_positive, _ = roc_curve(scores["label"], scores["probability"])
+    false_positive, true_positive, _ = roc_curve(
+        scores["label"], scores["probability"], sample_weight=scores["count"]
+    )
     figure, axes = _figure(f"ROC (AUROC {metrics['auroc']:.4f})")
     axes.plot(false_positive, true_positive, label="model")
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="chance")
