@@ -81,7 +81,9 @@ def derive(results: dict[str, Any]) -> dict[str, Any]:
                "pipeline": _exponent(small, large, lambda s: s["pipeline_seconds"]),
                **{stage: _exponent(small, large, lambda s, st=stage: s["stage_seconds"][st])
                   for stage in STAGES}}
-    tracking = large["tracking_hook_seconds"]
+    # Model logging and content digests run in threads beside the nodes, so the time inside
+    # the hooks alone understates the cost: the target takes the larger of the two measures.
+    tracking = max(large["tracking_hook_seconds"], large["tracking_overhead_seconds"] or 0.0)
     targets = {
         "pipeline_seconds": (large["pipeline_seconds"], f"< {TARGET_PIPELINE_SECONDS:g} s",
                              large["pipeline_seconds"] < TARGET_PIPELINE_SECONDS),
@@ -180,12 +182,13 @@ def markdown(results: dict[str, Any]) -> str:
                   [[name, v["measured"] if not isinstance(v["measured"], float)
                     else round(v["measured"], 2), v["target"], v["met"]]
                    for name, v in summary["targets"].items()])
-    out += ["", "Tracking overhead is the time spent inside the MLflow and provenance hooks "
-            "(content digests run in a background thread and count only where the run waits "
-            "for them)." + (
-                f" Cross-check, tracked minus untracked run: {large['tracking_overhead_seconds']:.1f} s"
-                " of Kedro session time (noisy when other processes share the CPUs)."
-                if large["tracking_overhead_seconds"] is not None else "")]
+    out += ["", "Tracking overhead: the larger of the time spent inside the MLflow and "
+            f"provenance hooks ({large['tracking_hook_seconds']:.1f} s; model logging and "
+            "content digests run in threads beside the nodes and count only where the run "
+            "waits for them)" + (
+                " and the tracked minus the untracked run's Kedro session time "
+                f"({large['tracking_overhead_seconds']:.1f} s, noisy when other processes share "
+                "the CPUs)." if large["tracking_overhead_seconds"] is not None else ".")]
     return "\n".join(out) + "\n"
 
 

@@ -16,6 +16,7 @@ from kedro.io import DataCatalog
 
 from fraud_detection import settings
 from fraud_detection.hooks import spark as spark_hook
+from fraud_detection.tracking.versions import stored_dataset
 from tests.kedro_project import REPO
 
 HOST = "https://adb-1234567890123456.7.azuredatabricks.net"
@@ -55,18 +56,24 @@ def test_every_base_dataset_is_in_the_databricks_catalog_on_the_volume(secrets):
     assert not missing, f"add these datasets to conf/databricks/catalog*.yml: {missing}"
     assert set(databricks) == set(base)
     for name, entry in base.items():
-        moved = databricks[name]
-        if "filepath" in entry:
-            assert moved["filepath"] == f"{VOLUME}/{_relative_data_path(entry['filepath'])}"
-        same = {k: v for k, v in entry.items() if k not in ("filepath", "model_name")}
-        assert {k: v for k, v in moved.items() if k in same} == same, name
-        assert set(moved) == set(entry), name
+        _assert_moved_to_the_volume(name, entry, databricks[name])
+
+
+def _assert_moved_to_the_volume(name: str, entry: dict[str, Any], moved: dict[str, Any]) -> None:
+    if "dataset" in entry:  # a wrapper (CachedDataset): the wrapped dataset moves
+        _assert_moved_to_the_volume(name, entry["dataset"], moved["dataset"])
+    if "filepath" in entry:
+        assert moved["filepath"] == f"{VOLUME}/{_relative_data_path(entry['filepath'])}"
+    same = {k: v for k, v in entry.items() if k not in ("filepath", "model_name", "dataset")}
+    assert {k: v for k, v in moved.items() if k in same} == same, name
+    assert set(moved) == set(entry), name
 
 
 def test_catalog_schema_and_volume_are_run_parameters(secrets):
     params = {"databricks": {"catalog": "prod", "schema": "fraud", "volume": "lake"}}
     config = loader("databricks", params)
     for name, entry in config["catalog"].items():
+        entry = entry.get("dataset", entry)  # the dataset a CachedDataset wraps
         if "filepath" in entry:
             assert entry["filepath"].startswith("/Volumes/prod/fraud/lake/"), name
     assert config["catalog"]["scoring_model"]["model_name"] == "prod.fraud.fraud_detector"
@@ -83,6 +90,7 @@ def test_every_databricks_catalog_entry_instantiates_with_secrets_never_printed(
     print(catalog)
     for name, dataset in datasets.items():
         print(name, dataset)
+        dataset = stored_dataset(dataset)
         if getattr(dataset, "_filepath", None) is not None:
             assert str(dataset._filepath).startswith(VOLUME), name
     assert credentials["databricks"] == {"host": HOST, "token": TOKEN}

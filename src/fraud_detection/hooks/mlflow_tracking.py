@@ -14,6 +14,7 @@ import os
 import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import mlflow
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 from mlflow import MlflowClient
+from pyspark.sql import DataFrame
 
 import fraud_detection
 from fraud_detection.datasets.mlflow_model import RegisteredModel
@@ -31,7 +33,10 @@ from fraud_detection.pipelines.train.evaluation import (
 )
 from fraud_detection.tracking.config import MlflowSettings, export_credentials, redact
 from fraud_detection.tracking.git import git_info
-from fraud_detection.tracking.model_logging import log_spark_model
+from fraud_detection.tracking.model_logging import (
+    log_spark_model,
+    log_spark_model_in_background,
+)
 from fraud_detection.tracking.registry import register_and_promote
 
 logger = logging.getLogger(__name__)
@@ -92,6 +97,7 @@ class MlflowTrackingHook:
         self._run_id: str | None = None
         self._owns_run = False
         self._params: dict[str, Any] = {}
+        self._model_log: Future | None = None
 
     # --- configuration --------------------------------------------------------------------
     @hook_impl
@@ -185,6 +191,10 @@ class MlflowTrackingHook:
         self._end("FAILED")
 
     def _end(self, status: str) -> None:
+        if self._model_log is not None:  # a failed run: let the model logging finish first
+            if self._model_log.exception() is not None:
+                logger.warning("logging the model failed: %s", self._model_log.exception())
+            self._model_log = None
         if self.active and self._owns_run:
             mlflow.end_run(status=status)
         self._run_id = None
@@ -195,6 +205,11 @@ class MlflowTrackingHook:
         if not self.active:
             return
         roles = self.settings.roles
+        fitted = outputs.get(roles.get("model"))
+        rows = next((v for v in inputs.values() if isinstance(v, DataFrame)), None)
+        if fitted is not None and rows is not None and self.settings.log.get("model"):
+            # Logged while the next nodes evaluate it; the input example is training rows.
+            self._model_log = log_spark_model_in_background(self._run_id, fitted, rows)
         metrics = outputs.get(roles.get("metrics"))
         if metrics is None:
             return
@@ -226,7 +241,10 @@ class MlflowTrackingHook:
             })
 
     def _log_and_register(self, model, evaluation, metrics: dict[str, Any]) -> None:
-        info = log_spark_model(model, evaluation)
+        if self._model_log is not None:  # logging since the model was fitted
+            info, self._model_log = self._model_log.result(), None
+        else:  # the run started after the fit (e.g. --from-nodes evaluate_model)
+            info = log_spark_model(model, evaluation)
         if not self.settings.log.get("register"):
             return
         settings, metric = self.settings, self.settings.champion["metric"]

@@ -7,6 +7,7 @@ scored model uses the same libraries, and MLflow does not spend seconds inferrin
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib.metadata import version
 
 import mlflow
@@ -61,3 +62,24 @@ def log_spark_model(model: PipelineModel, rows: DataFrame, artifact_path: str = 
         input_example=example,
         pip_requirements=pip_requirements(),
     )
+
+
+def log_spark_model_in_background(run_id: str, model: PipelineModel, rows: DataFrame) -> Future:
+    """:func:`log_spark_model` to run ``run_id`` in a worker thread; the future gives the
+    ``ModelInfo`` (or raises what logging raised).
+
+    Saving the model, writing its artifacts and MLflow's check that the logged model serves
+    its input example take seconds that the run can spend evaluating meanwhile.
+    """
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-model-log")
+    try:
+        return executor.submit(_log_to_run, run_id, model, rows)
+    finally:
+        executor.shutdown(wait=False)
+
+
+def _log_to_run(run_id: str, model: PipelineModel, rows: DataFrame):
+    # MLflow's active run is per thread: this thread joins the run, which stays RUNNING
+    # (the thread never ends it; the run's owner does).
+    mlflow.start_run(run_id=run_id)
+    return log_spark_model(model, rows)

@@ -41,15 +41,17 @@ def model_input(spark):
 
 def test_random_split_is_deterministic_disjoint_and_keeps_fraud_types(model_input):
     train, test = split_train_test(model_input, PARAMS)
-    train_ids = {r["nameOrig"] for r in train.collect()}
-    test_ids = {r["nameOrig"] for r in test.collect()}
-    again = {r["nameOrig"] for r in split_train_test(model_input, PARAMS)[1].collect()}
+    # amount is unique per row here: it identifies the transaction.
+    train_ids = {r["amount"] for r in train.collect()}
+    test_ids = {r["amount"] for r in test.collect()}
+    again = {r["amount"] for r in split_train_test(model_input, PARAMS)[1].collect()}
     assert test_ids == again
     assert not train_ids & test_ids
     assert len(train_ids) + len(test_ids) == 200  # only TRANSFER and CASH_OUT rows
     assert 0.2 < len(test_ids) / 200 < 0.4
     other_seed = {**PARAMS, "split": {**PARAMS["split"], "seed": 1}}
-    assert {r["nameOrig"] for r in split_train_test(model_input, other_seed)[1].collect()} != test_ids
+    assert {r["amount"] for r in split_train_test(model_input, other_seed)[1].collect()} != test_ids
+    assert "nameOrig" not in train.columns and "isTest" not in test.columns
 
 
 def test_time_split_puts_the_latest_steps_in_test(model_input):

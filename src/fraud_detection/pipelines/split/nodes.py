@@ -122,7 +122,7 @@ def _summary_columns() -> list[Column]:
     ]
 
 
-def n_shards_of(params: dict[str, Any]) -> int:
+def _n_shards(params: dict[str, Any]) -> int:
     n_shards = params["n_shards"]
     if not isinstance(n_shards, int) or isinstance(n_shards, bool) or n_shards < 1:
         raise ValueError(f"split.n_shards must be a positive integer, got {n_shards!r}")
@@ -209,7 +209,7 @@ def validate_transactions(
     the quarantined rows (original text, ``problems``, ``source_file``) and a report with
     the counts and the most frequent problems.
     """
-    n_shards = n_shards_of(params)
+    n_shards = _n_shards(params)
     source = source_of(raw)
     check_columns(raw.columns, source)
     parsed = parse_transactions(raw)
@@ -226,6 +226,8 @@ def validate_transactions(
         "problems",
         F.col("original.source_file").alias("source_file"),
     )
+    if not summary["quarantined"]:  # known empty: no need to scan the rows for bad ones
+        quarantine = quarantine.limit(0)
     report = {
         "source": source,
         "rows": summary["rows"],
@@ -271,4 +273,4 @@ def shard_by_customer(transactions: DataFrame, params: dict[str, Any]) -> DataFr
     The validated rows are already laid out one shard per partition
     (:func:`lay_out_by_customer`), so each task writes exactly one shard directory.
     """
-    return transactions.withColumn("shard", shard_of_customer(n_shards_of(params)))
+    return transactions.withColumn("shard", shard_of_customer(_n_shards(params)))

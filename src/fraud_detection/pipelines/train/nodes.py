@@ -11,6 +11,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 WEIGHT = "classWeight"
+_TEST = "isTest"
 _BUCKETS = 10_000
 
 
@@ -29,6 +30,10 @@ def _split_column(df: DataFrame, split: dict[str, Any]) -> Column:
     raise ValueError(f"train.split.method must be 'random' or 'time', got {method!r}")
 
 
+# Transaction identifiers: the split hashes them, the model never reads them.
+_IDENTIFIERS = ("nameOrig", "nameDest")
+
+
 def split_train_test(
     model_input: DataFrame, params: dict[str, Any]
 ) -> tuple[DataFrame, DataFrame]:
@@ -36,11 +41,14 @@ def split_train_test(
 
     The kept rows are cached (when first used): the class weights, every pass of the tree
     fit, the evaluation and the model logging read them again, and without the cache each
-    of those reads would scan and filter the whole model input table.
+    of those reads would scan and filter the whole model input table. The identifiers are
+    left out of the cache once the split is decided: they are not features, and they are
+    the largest columns.
     """
-    rows = model_input.where(F.col("type").isin(*params["transaction_types"])).persist()
-    is_test = _split_column(rows, params["split"])
-    return rows.where(~is_test), rows.where(is_test)
+    kept = model_input.where(F.col("type").isin(*params["transaction_types"]))
+    rows = kept.withColumn(_TEST, _split_column(kept, params["split"])).drop(*_IDENTIFIERS)
+    rows = rows.persist()
+    return rows.where(~F.col(_TEST)).drop(_TEST), rows.where(F.col(_TEST)).drop(_TEST)
 
 
 def class_weights(train: DataFrame, class_weight: str | float) -> tuple[float, float]:
