@@ -183,6 +183,21 @@ def test_failing_node_ends_the_run_failed_with_the_error(tracked):
     assert "train.split.method must be 'random' or 'time'" in run.data.tags["error"]
 
 
+def test_run_failing_while_the_model_is_logged_waits_for_it_and_registers_nothing(tracked):
+    """The model is logged in a thread from the fit on; evaluation fails meanwhile."""
+    project, client, _ = tracked
+    versions_before = len(client.search_model_versions(f"name = '{MODEL}'"))
+    with pytest.raises(ValueError, match="only one class"):  # a test set of a few legit rows
+        run_kedro(project, ["train"], params={"train": {"split": {"test_fraction": 0.001}}})
+    experiment = client.get_experiment_by_name(EXPERIMENT).experiment_id
+    [run] = client.search_runs([experiment], "tags.`kedro.pipelines` = 'train'",
+                               order_by=["attributes.start_time DESC"], max_results=1)
+    assert run.info.status == "FAILED" and "only one class" in run.data.tags["error"]
+    logged = mlflow.models.get_model_info(f"runs:/{run.info.run_id}/model")
+    assert "spark" in logged.flavors  # logging finished before the run was closed
+    assert len(client.search_model_versions(f"name = '{MODEL}'")) == versions_before
+
+
 def test_unreachable_server_fails_before_any_work(spark, tmp_path):
     project = scratch_project(tmp_path / "down")
     (project / "conf/local/mlflow.yml").write_text(mlflow_conf("http://127.0.0.1:9"))

@@ -191,7 +191,7 @@ class MlflowTrackingHook:
         self._end("FAILED")
 
     def _end(self, status: str) -> None:
-        if self._model_log is not None:  # a failed run: let the model logging finish first
+        if self._model_log is not None:  # ended before registering: let the logging finish
             if self._model_log.exception() is not None:
                 logger.warning("logging the model failed: %s", self._model_log.exception())
             self._model_log = None
