@@ -1,5 +1,6 @@
 """Kedro project settings: configuration loader and hooks (one concern per hook)."""
 
+import sys
 import warnings
 
 from kedro.config import OmegaConfigLoader
@@ -21,6 +22,9 @@ CONFIG_LOADER_ARGS = {
         "spark": ["spark*", "spark*/**"],
         "mlflow": ["mlflow*", "mlflow*/**"],
     },
+    # ${python_prefix:}: the environment the project runs in (.venv), where `make install`
+    # puts the JVM class archive (fraud_detection.jvm_archive) that spark.yml points at.
+    "custom_resolvers": {"python_prefix": lambda: sys.prefix},
 }
 
 # Kedro 1.7 itself calls OmegaConf's deprecated register_new_resolver on every config load.
