@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from kedro_datasets.pandas import CSVDataset
 
+from benchmarks import REPO
 from fraud_detection.pipelines.data_generation.nodes import generate_transactions
 
-REPO = Path(__file__).resolve().parents[1]
 PARAMETERS = REPO / "conf" / "base" / "parameters_data_generation.yml"
 FILE_NAME = "transactions.csv"
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import psutil
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks import REPO
+
 GIB = 1024**3
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks import REPO
+
 UNTRACKED = "untracked"
-_DATA_LAYERS = ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input",
-                "06_models", "07_model_output", "08_reporting")
+_DATA_LAYERS = sorted(p.name for p in (REPO / "data").iterdir() if p.is_dir())
 
 
 def _raw_catalog(csv_folder: Path) -> str:

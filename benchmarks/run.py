@@ -32,8 +32,9 @@ from typing import Any
 
 import psutil
 
+from benchmarks import REPO
 from benchmarks.data import cached_csv
-from benchmarks.monitor import REPO, run_step
+from benchmarks.monitor import run_step
 from benchmarks.project import UNTRACKED, clean_outputs, evaluation_metrics, scratch_project
 from benchmarks.report import derive, markdown
 

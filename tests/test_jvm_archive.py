@@ -31,7 +31,7 @@ _SPARK_WITH = textwrap.dedent("""
 
 def _spark_starts_with(java_options: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", _SPARK_WITH, java_options],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
 
 
 def test_archive_is_built_and_a_spark_driver_maps_it(tmp_path):

@@ -43,7 +43,8 @@ def build(archive: Path) -> Path:
     archive.parent.mkdir(parents=True, exist_ok=True)
     partial = archive.with_name(archive.name + ".partial")
     partial.unlink(missing_ok=True)
-    subprocess.run([sys.executable, "-m", "fraud_detection.jvm_archive", _WORKLOAD, str(partial)], check=True)
+    command = [sys.executable, "-m", "fraud_detection.jvm_archive", _WORKLOAD, str(partial)]
+    subprocess.run(command, check=True)
     if not partial.is_file():
         raise RuntimeError(f"the JVM wrote no class archive to {partial}; is it Java 17+?")
     partial.replace(archive)

@@ -192,8 +192,8 @@ class MlflowTrackingHook:
 
     def _end(self, status: str) -> None:
         if self._model_log is not None:  # ended before registering: let the logging finish
-            if self._model_log.exception() is not None:
-                logger.warning("logging the model failed: %s", self._model_log.exception())
+            if (error := self._model_log.exception()) is not None:
+                logger.warning("logging the model failed: %s", error)
             self._model_log = None
         if self.active and self._owns_run:
             mlflow.end_run(status=status)
@@ -206,10 +206,11 @@ class MlflowTrackingHook:
             return
         roles = self.settings.roles
         fitted = outputs.get(roles.get("model"))
-        rows = next((v for v in inputs.values() if isinstance(v, DataFrame)), None)
-        if fitted is not None and rows is not None and self.settings.log.get("model"):
+        if fitted is not None and self.settings.log.get("model"):
             # Logged while the next nodes evaluate it; the input example is training rows.
-            self._model_log = log_spark_model_in_background(self._run_id, fitted, rows)
+            rows = next((v for v in inputs.values() if isinstance(v, DataFrame)), None)
+            if rows is not None:
+                self._model_log = log_spark_model_in_background(self._run_id, fitted, rows)
         metrics = outputs.get(roles.get("metrics"))
         if metrics is None:
             return
@@ -290,9 +291,9 @@ def _load_store(settings: MlflowSettings) -> None:
     try:
         if settings.is_local_store:
             import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
-            import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+            import mlflow.store.tracking.sqlalchemy_store
         MlflowClient(tracking_uri=settings.tracking_uri)
-    except Exception:  # noqa: BLE001 - the run start reports it properly
+    except Exception:  # the run start reports it properly
         logger.debug("warming up the MLflow store failed", exc_info=True)
 
 

@@ -130,27 +130,6 @@ def with_digest(located: LocatedVersion, digest: str | None) -> DatasetVersion:
     return replace(located.version, digest=digest)
 
 
-def resolve_version(
-    name: str, dataset: Any, saved: bool, digests: dict[str, str | None] | None = None
-) -> DatasetVersion | None:
-    """The version of ``dataset`` just loaded (``saved=False``) or saved (``saved=True``).
-
-    ``digests`` remembers the digest of each Kedro versioned path, so a dataset a run saves
-    and then loads is hashed once. Plain paths (the raw CSV) are always hashed again.
-    """
-    located = locate_version(name, dataset, saved)
-    if located is None:
-        return None
-    if located.files is None:
-        return located.version
-    if not located.immutable or digests is None:
-        return with_digest(located, content_digest(located.files))
-    key = located.version.path or ""
-    if key not in digests:
-        digests[key] = content_digest(located.files)
-    return with_digest(located, digests[key])
-
-
 class BackgroundDigests:
     """Content digests computed in a worker thread while the pipeline goes on.
 

@@ -16,7 +16,6 @@ from fraud_detection.pipelines.split.nodes import (
 from fraud_detection.schema import EXPECTED_HEADER
 from tests.raw_files import VALID_LINES, write_csv
 
-
 SPLIT = {"n_shards": 4}
 
 

@@ -110,12 +110,17 @@ def parse_transactions(raw: DataFrame) -> DataFrame:
     ).withColumn("problems", _row_problems())
 
 
+def _malformed() -> Column:
+    """True for a row with at least one problem (see :func:`_row_problems`)."""
+    return F.col("problems") != ""
+
+
 def _summary_columns() -> list[Column]:
     """Every count the checks need."""
     label_ok = F.col(LABEL).isin(0, 1)
     return [
         F.count(F.lit(1)).alias("rows"),
-        F.sum((F.col("problems") != "").cast("long")).alias("quarantined"),
+        F.sum(_malformed().cast("long")).alias("quarantined"),
         F.sum((~label_ok | F.col(LABEL).isNull()).cast("long")).alias("bad_labels"),
         *(F.count(f"raw_{name}").alias(f"present:{name}") for name in NUMERIC),
         *(F.count(name).alias(f"parsed:{name}") for name in NUMERIC),
@@ -161,11 +166,10 @@ def _parse_once(parsed: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, 
     fit are recomputed (from the shuffle files) rather than written to disk again.
     """
     observation = Observation()
-    bad = F.col("problems") != ""
     original = F.struct(*(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS),
                         F.col("source_file"))
     typed = parsed.observe(observation, *_summary_columns()).select(
-        *RAW_COLUMNS, "problems", F.when(bad, original).alias("original")
+        *RAW_COLUMNS, "problems", F.when(_malformed(), original).alias("original")
     )
     cached = lay_out_by_customer(typed, n_shards).persist(StorageLevel.MEMORY_ONLY)
     cached.count()  # the one pass: fills the cache and the observed counts
@@ -219,9 +223,8 @@ def validate_transactions(
     _check_types(summary, parsed, source)
     _check_labels(summary, parsed, source)
 
-    bad = F.col("problems") != ""
-    valid = cached.where(~bad).select(*RAW_COLUMNS)
-    quarantine = cached.where(bad).select(
+    valid = cached.where(~_malformed()).select(*RAW_COLUMNS)
+    quarantine = cached.where(_malformed()).select(
         *(F.col(f"original.{name}").alias(name) for name in RAW_COLUMNS),
         "problems",
         F.col("original.source_file").alias("source_file"),

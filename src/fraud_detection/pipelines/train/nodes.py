@@ -13,6 +13,8 @@ from pyspark.sql import functions as F
 WEIGHT = "classWeight"
 _TEST = "isTest"
 _BUCKETS = 10_000
+# Transaction identifiers: the split hashes them, the model never reads them.
+_IDENTIFIERS = ("nameOrig", "nameDest")
 
 
 def _split_column(df: DataFrame, split: dict[str, Any]) -> Column:
@@ -28,10 +30,6 @@ def _split_column(df: DataFrame, split: dict[str, Any]) -> Column:
         cutoff = df.select(F.percentile_approx("step", 1.0 - fraction, 100_000)).first()[0]
         return F.col("step") > F.lit(cutoff)
     raise ValueError(f"train.split.method must be 'random' or 'time', got {method!r}")
-
-
-# Transaction identifiers: the split hashes them, the model never reads them.
-_IDENTIFIERS = ("nameOrig", "nameDest")
 
 
 def split_train_test(
