@@ -132,7 +132,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"{results['started']} · {machine['cpus']} CPUs, {machine['memory_gib']} GiB · "
         f"load average {results['load_average_start']} at start, "
-        f"{results['load_average_end']} at end · {versions}",
+        f"{results['load_average_end']} at end · CPU reference (a fixed Python loop) "
+        f"{results.get('cpu_reference_seconds_start', '–')} s at start, "
+        f"{results.get('cpu_reference_seconds_end', '–')} s at end · {versions}",
         "",
         f"`{results['command']}`" + (f" — {results['note']}" if results["note"] else ""),
         "",

@@ -22,14 +22,15 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
            "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--rows", str(ROWS), "--fractions", "1.0",
-         "--skip", "naive,untracked", "--cache-dir", str(tmp_path / "cache"),
+         "--skip", "naive", "--cache-dir", str(tmp_path / "cache"),
          "--out-dir", str(out), "--name", "smoke"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     results = json.loads((out / "smoke.json").read_text())
-    assert {"machine", "load_average_start", "load_average_end", "sizes", "summary"} <= set(results)
+    assert {"machine", "load_average_start", "load_average_end", "sizes", "summary",
+            "cpu_reference_seconds_start", "cpu_reference_seconds_end"} <= set(results)
     [size] = results["sizes"]
     assert size["rows"] == ROWS and size["generation"]["cached"] is False
     pipeline = size["pipeline"]
@@ -39,7 +40,8 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
         "validate_transactions", "shard_by_customer", "build_model_input_table", "fit_model",
         "evaluate_model"}
     assert {"python_rss_gib", "jvm_rss_gib", "total_pss_gib"} <= set(pipeline["peak_memory"])
-    # DuckDB's translation of the aggregate stage gives the same table as Spark.
+    # DuckDB's translation of the aggregate stage, reading the shards the untracked run
+    # wrote right after the tracked one, gives the same table as Spark.
     assert size["duckdb"]["check"]["matches_spark"], size["duckdb"]["check"]
     summary = results["summary"]
     assert {"sizes", "scaling", "targets"} <= set(summary)
@@ -49,8 +51,11 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
     [row] = summary["sizes"]
     assert {"stage_seconds", "stage_rows_per_second", "tracking_hook_seconds",
             "aggregate_over_duckdb"} <= set(row)
+    assert size["pipeline_untracked"]["process_seconds"] > 0
+    assert row["tracking_overhead_seconds"] is not None
 
     text = (out / "smoke.md").read_text()
+    assert "CPU reference (a fixed Python loop)" in text
     for heading in ("## Per size", "## Nodes at 5,000 rows", "## Scaling", "## Targets"):
         assert heading in text
     assert "build_model_input_table" in text

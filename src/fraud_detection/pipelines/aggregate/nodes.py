@@ -61,7 +61,7 @@ def _share_of(kind: str, window) -> Column:
 def history_features(transactions: DataFrame) -> DataFrame:
     """Statistics of each customer's earlier transactions, joined to every transaction.
 
-    Input laid out by ``split.lay_out_by_customer`` (the validated rows of the same run, kept
+    Input laid out by ``split.lay_out_by_customer`` (the validated rows of the same run, cached
     by the split) is already partitioned and sorted as this window needs: no shuffle, no sort.
     """
     by_customer = Window.partitionBy(CUSTOMER).orderBy(*CUSTOMER_ORDER[1:])

@@ -12,7 +12,6 @@ import difflib
 import logging
 from typing import Any
 
-from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -168,14 +167,14 @@ def lay_out_by_customer(rows: DataFrame, n_shards: int) -> DataFrame:
 
 
 def _parse_once(parsed: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, int]]:
-    """The parsed rows, laid out by customer and kept, and the summary counts, from one read.
+    """The parsed rows, laid out by customer and cached, and the summary counts, from one read.
 
     Parsing the CSV is the most expensive step of the split: the counts, the quarantine, the
-    shards and the history features would each parse it again. Instead the laid-out rows are
-    kept by a local checkpoint, filled by the pass that computes the counts, and the others
-    read it. It holds what they need: the typed values, the problems, and the original text
-    and file of the rows with a problem or a bad label. See :func:`_checkpoint_keeping_layout`
-    for why a checkpoint and not a cache.
+    shards and the history features would each parse it again. Instead one pass fills the
+    cache and counts what it holds, and the others read the cache. It holds what they need:
+    the typed values, the problems, and the original text and file of the rows with a problem
+    or a bad label. Cached blocks are kept deserialized (``persist()``'s default): every
+    reader then skips a deserialization pass, and filling them skips a serialization pass.
     """
     original = F.struct(*(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS),
                         F.col("source_file"))
@@ -184,31 +183,9 @@ def _parse_once(parsed: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, 
         "problems",
         F.when(_malformed() | _bad_label(), original).alias("original"),
     )
-    kept = _checkpoint_keeping_layout(lay_out_by_customer(typed, n_shards))
-    summary = kept.agg(*_summary_columns()).first().asDict()  # the one pass
-    return kept, {key: int(value or 0) for key, value in summary.items()}
-
-
-def _checkpoint_keeping_layout(rows: DataFrame) -> DataFrame:
-    """``rows`` kept by a local checkpoint, filled by the first query that reads them.
-
-    Cheaper than ``persist()``: the rows are stored as they are, serialized (a few large
-    blocks, not millions of objects for the garbage collector to trace), where a columnar
-    cache rebuilds them column by column; validation at full PaySim size took about 4 s less
-    (``make bench``). Blocks spill to disk rather than get lost under memory pressure. The
-    lineage is cut: on a cluster, losing an executor fails the run instead of recomputing.
-
-    Adaptive execution plans a query stage by stage, so the plan the checkpoint records would
-    not say how its rows are partitioned and sorted, and every reader would shuffle and sort
-    them again: it is planned without (the layout is a fixed repartition either way).
-    """
-    conf = rows.sparkSession.conf
-    adaptive = conf.get("spark.sql.adaptive.enabled")
-    conf.set("spark.sql.adaptive.enabled", "false")
-    try:
-        return rows.localCheckpoint(eager=False, storageLevel=StorageLevel.MEMORY_AND_DISK)
-    finally:
-        conf.set("spark.sql.adaptive.enabled", adaptive)
+    cached = lay_out_by_customer(typed, n_shards).persist()
+    summary = cached.agg(*_summary_columns()).first().asDict()  # the one pass
+    return cached, {key: int(value or 0) for key, value in summary.items()}
 
 
 def _check_types(summary: dict[str, int], parsed: DataFrame, source: str) -> None:
@@ -252,14 +229,14 @@ def validate_transactions(
     source = source_of(raw)
     check_columns(raw.columns, source)
     parsed = parse_transactions(raw)
-    kept, summary = _parse_once(parsed, n_shards)
+    cached, summary = _parse_once(parsed, n_shards)
     if not summary["rows"]:
         raise RawDataError(f"{DATASET}: no rows in {source}; expected PaySim transactions")
     _check_types(summary, parsed, source)
     _check_labels(summary, parsed, source)
 
-    valid = kept.where(~_malformed()).select(*RAW_COLUMNS)
-    quarantine = kept.where(_malformed()).select(
+    valid = cached.where(~_malformed()).select(*RAW_COLUMNS)
+    quarantine = cached.where(_malformed()).select(
         *(F.col(f"original.{name}").alias(name) for name in RAW_COLUMNS),
         "problems",
         F.col("original.source_file").alias("source_file"),
