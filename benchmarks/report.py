@@ -56,6 +56,7 @@ def size_summary(size: dict[str, Any]) -> dict[str, Any]:
         "duckdb_matches_spark": duckdb["check"]["matches_spark"] if duckdb else None,
         "peak_memory_gib": pipeline["peak_memory"],
         "cpu_seconds": pipeline.get("cpu_seconds"),
+        "cpu_reference_seconds": pipeline.get("cpu_reference_seconds_before"),
         "auprc": pipeline.get("evaluation", {}).get("auprc"),
     }
 
@@ -139,7 +140,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"`{results['command']}`" + (f" — {results['note']}" if results["note"] else ""),
         "",
         "Seconds are wall time of a fresh process (interpreter, Kedro session, JVM and Spark "
-        "start included). Tracking = time inside the MLflow and provenance hooks.",
+        "start included). Tracking = time inside the MLflow and provenance hooks. CPU ref = "
+        "seconds of a fixed Python loop just before the run: how fast the machine was then "
+        "(compare runs only at similar values).",
         "",
         "## Per size",
         "",
@@ -147,7 +150,7 @@ def markdown(results: dict[str, Any]) -> str:
     out += _table(
         ["rows", "pipeline s", "rows/s", "Spark start s", "split s", "aggregate s", "train s",
          "tracking s", "untracked s", "naive Spark s", "naive / pipeline", "DuckDB agg s",
-         "aggregate / DuckDB", "peak GiB total (JVM / Python)", "CPU s", "AUPRC"],
+         "aggregate / DuckDB", "peak GiB total (JVM / Python)", "CPU s", "CPU ref s", "AUPRC"],
         [[s["rows"], s["pipeline_seconds"], s["rows_per_second"], s["spark_start_seconds"],
           s["stage_seconds"]["split"], s["stage_seconds"]["aggregate"],
           s["stage_seconds"]["train"], s["tracking_hook_seconds"],
@@ -156,7 +159,7 @@ def markdown(results: dict[str, Any]) -> str:
           _x(s["aggregate_over_duckdb"]),
           f"{_total(s):.2f} ({s['peak_memory_gib']['jvm_rss_gib']:.2f}"
           f" / {s['peak_memory_gib']['python_rss_gib']:.2f})",
-          s["cpu_seconds"], None if s["auprc"] is None else f"{s['auprc']:.4f}"]
+          s["cpu_seconds"], s["cpu_reference_seconds"], None if s["auprc"] is None else f"{s['auprc']:.4f}"]
          for s in summary["sizes"]],
     )
     pipeline = large_size["pipeline"]

@@ -72,6 +72,7 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
     def step(name: str, module: str, step_args: list[str], required: bool = False
              ) -> dict[str, Any] | None:
         print(f"[{n_rows:,} rows] {name} ...", flush=True)
+        reference = cpu_reference_seconds()
         try:
             measured = run_step(module, step_args, logs / f"{name}.json", logs / f"{name}.log")
         except RuntimeError as error:  # a broken comparison is reported, the rest still runs
@@ -81,6 +82,7 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
             result.setdefault("errors", {})[name] = str(error)[-2000:]
             return None
         measured["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        measured["cpu_reference_seconds_before"] = reference
         print(f"[{n_rows:,} rows] {name}: {measured.get('process_seconds')} s", flush=True)
         return measured
 
@@ -112,7 +114,7 @@ def cpu_reference_seconds(iterations: int = 10_000_000) -> float:
     """Seconds of a fixed pure-Python loop: how fast this machine is right now.
 
     A shared or throttled machine can run the same code 40% slower from one hour to the next;
-    two results compare only where this reference (taken at start and end) is about equal.
+    two results compare only where this reference (taken before every step) is about equal.
     """
     started, total = time.perf_counter(), 0
     for i in range(iterations):

@@ -52,6 +52,7 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
     assert {"stage_seconds", "stage_rows_per_second", "tracking_hook_seconds",
             "aggregate_over_duckdb"} <= set(row)
     assert size["pipeline_untracked"]["process_seconds"] > 0
+    assert row["cpu_reference_seconds"] > 0
     assert row["tracking_overhead_seconds"] is not None
 
     text = (out / "smoke.md").read_text()
