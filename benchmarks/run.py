@@ -111,10 +111,11 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cpu_reference_seconds(iterations: int = 10_000_000) -> float:
-    """Seconds of a fixed pure-Python loop: how fast this machine is right now.
+    """Seconds of a fixed single-core Python loop: how fast this machine's CPU is right now.
 
-    A shared or throttled machine can run the same code 40% slower from one hour to the next;
-    two results compare only where this reference (taken before every step) is about equal.
+    Taken before every step: a result measured while it was clearly higher than usual ran
+    on a slower CPU. It does not show contention for memory or cores from other tenants of
+    a shared machine, so comparisons still need repeated runs.
     """
     started, total = time.perf_counter(), 0
     for i in range(iterations):
