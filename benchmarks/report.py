@@ -141,8 +141,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Seconds are wall time of a fresh process (interpreter, Kedro session, JVM and Spark "
         "start included). Tracking = time inside the MLflow and provenance hooks. CPU ref = "
-        "seconds of a fixed Python loop just before the run: how fast the machine was then "
-        "(compare runs only at similar values).",
+        "seconds of a fixed single-core Python loop just before the run (higher: a slower CPU "
+        "then; it does not show contention from other tenants, so repeat runs to compare).",
         "",
         "## Per size",
         "",
@@ -159,7 +159,8 @@ def markdown(results: dict[str, Any]) -> str:
           _x(s["aggregate_over_duckdb"]),
           f"{_total(s):.2f} ({s['peak_memory_gib']['jvm_rss_gib']:.2f}"
           f" / {s['peak_memory_gib']['python_rss_gib']:.2f})",
-          s["cpu_seconds"], s["cpu_reference_seconds"], None if s["auprc"] is None else f"{s['auprc']:.4f}"]
+          s["cpu_seconds"], s["cpu_reference_seconds"],
+          None if s["auprc"] is None else f"{s['auprc']:.4f}"]
          for s in summary["sizes"]],
     )
     pipeline = large_size["pipeline"]
