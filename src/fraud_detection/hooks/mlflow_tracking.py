@@ -8,6 +8,7 @@ second run, no rename, no experiment switch. Configuration: ``conf/<env>/mlflow.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -286,12 +287,19 @@ class MlflowTrackingHook:
         }
 
 
+# SQLAlchemy and MLflow's database stores: the slowest imports of a local store's first use.
+_LOCAL_STORE_MODULES = (
+    "mlflow.store.model_registry.sqlalchemy_store",
+    "mlflow.store.tracking.sqlalchemy_store",
+)
+
+
 def _load_store(settings: MlflowSettings) -> None:
     """Import and open the tracking store ahead of use; any error surfaces when it is used."""
     try:
         if settings.is_local_store:
-            import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
-            import mlflow.store.tracking.sqlalchemy_store
+            for module in _LOCAL_STORE_MODULES:
+                importlib.import_module(module)
         MlflowClient(tracking_uri=settings.tracking_uri)
     except Exception:  # the run start reports it properly
         logger.debug("warming up the MLflow store failed", exc_info=True)
