@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any
 
 STAGES = ("split", "aggregate", "train")
@@ -29,16 +30,26 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a is not None and b else None
 
 
+def _overhead_seconds(size: dict[str, Any]) -> float | None:
+    """Median over repetitions of the tracked minus the untracked run's Kedro session time."""
+    untracked = {run["repetition"]: run for run in size.get("pipeline_untracked_runs", [])}
+    differences = [run["total_seconds"] - untracked[run["repetition"]]["total_seconds"]
+                   for run in size["pipeline_runs"] if run["repetition"] in untracked]
+    return round(statistics.median(differences), 2) if differences else None
+
+
 def size_summary(size: dict[str, Any]) -> dict[str, Any]:
-    """The headline numbers of one size."""
+    """The headline numbers of one size: those of the median run (see ``run.median_run``)."""
     rows, pipeline = size["rows"], size["pipeline"]
     stages = _stage_seconds(pipeline)
     untracked = size.get("pipeline_untracked")
     duckdb, naive = size.get("duckdb"), size.get("naive_spark")
     seconds = pipeline["process_seconds"]
+    runs = sorted(run["process_seconds"] for run in size["pipeline_runs"])
     return {
         "rows": rows,
         "pipeline_seconds": seconds,
+        "pipeline_runs_seconds": runs,
         "kedro_session_seconds": pipeline["total_seconds"],
         "rows_per_second": round(rows / seconds),
         "spark_start_seconds": pipeline["spark_start_seconds"],
@@ -46,8 +57,7 @@ def size_summary(size: dict[str, Any]) -> dict[str, Any]:
         "stage_rows_per_second": {s: round(rows / t) if t else None for s, t in stages.items()},
         "tracking_hook_seconds": _tracking_seconds(pipeline),
         "untracked_pipeline_seconds": untracked["process_seconds"] if untracked else None,
-        "tracking_overhead_seconds": round(pipeline["total_seconds"] - untracked["total_seconds"],
-                                           2) if untracked else None,
+        "tracking_overhead_seconds": _overhead_seconds(size),
         "naive_spark_seconds": naive["process_seconds"] if naive else None,
         "naive_spark_over_pipeline": _ratio(naive["process_seconds"], seconds) if naive else None,
         "duckdb_aggregate_seconds": duckdb["aggregate_seconds"] if duckdb else None,
@@ -140,7 +150,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"`{results['command']}`" + (f" — {results['note']}" if results["note"] else ""),
         "",
         "Seconds are wall time of a fresh process (interpreter, Kedro session, JVM and Spark "
-        "start included). Tracking = time inside the MLflow and provenance hooks. CPU ref = "
+        "start included); with several runs per size (`--repeat`), every column but `runs s` "
+        "is the median run's. Tracking = time inside the MLflow and provenance hooks. CPU ref = "
         "seconds of a fixed single-core Python loop just before the run (higher: a slower CPU "
         "then; it does not show contention from other tenants, so repeat runs to compare).",
         "",
@@ -148,10 +159,11 @@ def markdown(results: dict[str, Any]) -> str:
         "",
     ]
     out += _table(
-        ["rows", "pipeline s", "rows/s", "Spark start s", "split s", "aggregate s", "train s",
+        ["rows", "pipeline s", "runs s", "rows/s", "Spark start s", "split s", "aggregate s", "train s",
          "tracking s", "untracked s", "naive Spark s", "naive / pipeline", "DuckDB agg s",
          "aggregate / DuckDB", "peak GiB total (JVM / Python)", "CPU s", "CPU ref s", "AUPRC"],
-        [[s["rows"], s["pipeline_seconds"], s["rows_per_second"], s["spark_start_seconds"],
+        [[s["rows"], s["pipeline_seconds"],
+          ", ".join(f"{run:.1f}" for run in s["pipeline_runs_seconds"]), s["rows_per_second"], s["spark_start_seconds"],
           s["stage_seconds"]["split"], s["stage_seconds"]["aggregate"],
           s["stage_seconds"]["train"], s["tracking_hook_seconds"],
           s["untracked_pipeline_seconds"], s["naive_spark_seconds"],
@@ -192,7 +204,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"provenance hooks ({large['tracking_hook_seconds']:.1f} s; model logging and "
             "content digests run in threads beside the nodes and count only where the run "
             "waits for them)" + (
-                " and the tracked minus the untracked run's Kedro session time "
+                " and the tracked minus the untracked run's Kedro session time, the median "
+                "over repetitions "
                 f"({large['tracking_overhead_seconds']:.1f} s, noisy when other processes share "
                 "the CPUs)." if large["tracking_overhead_seconds"] is not None else ".")]
     return "\n".join(out) + "\n"

@@ -22,7 +22,7 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
            "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--rows", str(ROWS), "--fractions", "1.0",
-         "--skip", "naive", "--cache-dir", str(tmp_path / "cache"),
+         "--skip", "naive", "--repeat", "2", "--cache-dir", str(tmp_path / "cache"),
          "--out-dir", str(out), "--name", "smoke"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
@@ -51,6 +51,16 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
     [row] = summary["sizes"]
     assert {"stage_seconds", "stage_rows_per_second", "tracking_hook_seconds",
             "aggregate_over_duckdb"} <= set(row)
+    # Two repetitions, each a tracked run and then an untracked one; the lower of the two
+    # tracked runs stands for the size, and both are kept.
+    assert [run["repetition"] for run in size["pipeline_runs"]] == [1, 2]
+    assert [run["repetition"] for run in size["pipeline_untracked_runs"]] == [1, 2]
+    assert len(size["store_init_seconds"]) == 2
+    assert pipeline["process_seconds"] == min(r["process_seconds"] for r in size["pipeline_runs"])
+    assert row["pipeline_runs_seconds"] == sorted(
+        r["process_seconds"] for r in size["pipeline_runs"])
+    assert all(run["evaluation"]["auprc"] == pipeline["evaluation"]["auprc"]
+               for run in size["pipeline_runs"])
     assert size["pipeline_untracked"]["process_seconds"] > 0
     assert row["cpu_reference_seconds"] > 0
     assert row["tracking_overhead_seconds"] is not None
