@@ -161,7 +161,8 @@ def markdown(results: dict[str, Any]) -> str:
     out += _table(
         ["rows", "pipeline s", "runs s", "rows/s", "Spark start s", "split s", "aggregate s",
          "train s", "tracking s", "untracked s", "naive Spark s", "naive / pipeline",
-         "DuckDB agg s", "aggregate / DuckDB", "peak GiB total (JVM / Python)", "CPU s", "CPU ref s", "AUPRC"],
+         "DuckDB agg s", "aggregate / DuckDB", "peak GiB total (JVM / Python)", "CPU s",
+         "CPU ref s", "AUPRC"],
         [[s["rows"], s["pipeline_seconds"],
           ", ".join(f"{run:.1f}" for run in s["pipeline_runs_seconds"]),
           s["rows_per_second"], s["spark_start_seconds"],

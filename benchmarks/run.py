@@ -37,7 +37,13 @@ import psutil
 from benchmarks import REPO
 from benchmarks.data import cached_csv
 from benchmarks.monitor import run_step
-from benchmarks.project import UNTRACKED, clean_outputs, evaluation_metrics, scratch_project
+from benchmarks.project import (
+    UNTRACKED,
+    clean_outputs,
+    evaluation_metrics,
+    new_store,
+    scratch_project,
+)
 from benchmarks.report import derive, markdown
 
 PAYSIM_ROWS = 6_362_620
@@ -48,23 +54,6 @@ def _only_version(folder: Path) -> Path:
     """``<filepath>/<version>/<name>`` of a dataset written once in a clean scratch project."""
     [found] = sorted(folder.glob("*/" + folder.name))
     return found
-
-
-def init_store(project: Path) -> float:
-    """A new, empty MLflow store (SQLite schema migrations) for the scratch project, before timing.
-
-    A user's store exists after their first run; creating one takes seconds and is not
-    what a run costs, so it is done here and reported apart. Each tracked run gets a new
-    one, so every repetition does the same work (the first version of the model, no
-    champion to re-score).
-    """
-    import mlflow
-
-    (project / "mlflow.db").unlink(missing_ok=True)
-    shutil.rmtree(project / "mlartifacts", ignore_errors=True)
-    started = time.perf_counter()
-    mlflow.MlflowClient(f"sqlite:///{project / 'mlflow.db'}").search_experiments()
-    return round(time.perf_counter() - started, 2)
 
 
 def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -95,7 +84,7 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
     for attempt in range(1, args.repeat + 1):
         suffix = f"_{attempt}" if args.repeat > 1 else ""
         clean_outputs(project)
-        result.setdefault("store_init_seconds", []).append(init_store(project))
+        result.setdefault("store_init_seconds", []).append(new_store(project))
         run = step(f"pipeline{suffix}", "benchmarks.kedro_run", ["--project", str(project)],
                    required=True)
         run.update(repetition=attempt, evaluation=evaluation_metrics(project))
