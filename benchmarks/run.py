@@ -61,7 +61,8 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
     csv_folder, generation = cached_csv(cache, n_rows)
     print(f"[{n_rows:,} rows] data: {generation}", flush=True)
     project = scratch_project(cache / "scratch" / f"rows_{n_rows}", csv_folder, args.spark)
-    result: dict[str, Any] = {"rows": n_rows, "csv": str(csv_folder), "generation": generation}
+    result: dict[str, Any] = {"rows": n_rows, "csv": str(csv_folder), "generation": generation,
+                              "store_init_seconds": []}
 
     def step(name: str, module: str, step_args: list[str], required: bool = False
              ) -> dict[str, Any] | None:
@@ -84,7 +85,7 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
     for attempt in range(1, args.repeat + 1):
         suffix = f"_{attempt}" if args.repeat > 1 else ""
         clean_outputs(project)
-        result.setdefault("store_init_seconds", []).append(new_store(project))
+        result["store_init_seconds"].append(new_store(project))
         run = step(f"pipeline{suffix}", "benchmarks.kedro_run", ["--project", str(project)],
                    required=True)
         run.update(repetition=attempt, evaluation=evaluation_metrics(project))
