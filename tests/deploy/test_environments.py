@@ -94,7 +94,7 @@ def test_every_databricks_catalog_entry_instantiates_with_secrets_never_printed(
         if getattr(dataset, "_filepath", None) is not None:
             assert str(dataset._filepath).startswith(VOLUME), name
     assert credentials["databricks"] == {"host": HOST, "token": TOKEN}
-    assert type(datasets["fraud_model"]).__name__ == "SparkMLModelDataset"
+    assert type(stored_dataset(datasets["fraud_model"])).__name__ == "SparkMLModelDataset"
     out = capsys.readouterr()
     shown = out.out + out.err + caplog.text + repr(config["parameters"])
     assert "adb-1234567890123456" in HOST and TOKEN not in shown and HOST not in shown
