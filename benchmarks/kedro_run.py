@@ -34,6 +34,7 @@ class _Outer:
         self.clock = clock
         self.nodes: dict[str, dict[str, float]] = {}
         self.pipeline: dict[str, float] = {}
+        self.jvm: dict[str, float] | None = None
 
     def _node(self, node) -> dict[str, float]:
         return self.nodes.setdefault(node.name, {"start": self.clock()})
@@ -57,6 +58,7 @@ class _Outer:
     @hook_impl(tryfirst=True)
     def after_pipeline_run(self) -> None:
         self.pipeline["teardown_start"] = self.clock()
+        self.jvm = jvm_counters()  # before the Spark hook stops the session
 
 
 class _Inner:
@@ -77,6 +79,27 @@ class _Inner:
     @hook_impl(tryfirst=True)
     def after_node_run(self, node) -> None:
         self.function[node.name].append(self.clock())
+
+
+def jvm_counters() -> dict[str, float] | None:
+    """Seconds the driver JVM has spent in its JIT compiler threads and in garbage collection.
+
+    From the JVM's own management beans (compilation time summed over the compiler threads,
+    collection time over the collectors); None without a local JVM (Spark Connect).
+    """
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    jvm = getattr(spark, "_jvm", None) if spark is not None else None
+    if jvm is None:
+        return None
+    beans = jvm.java.lang.management.ManagementFactory
+    collectors = beans.getGarbageCollectorMXBeans()
+    return {
+        "jit_seconds": beans.getCompilationMXBean().getTotalCompilationTime() / 1000,
+        "gc_seconds": sum(gc.getCollectionTime() for gc in collectors) / 1000,
+        "uptime_seconds": beans.getRuntimeMXBean().getUptime() / 1000,
+    }
 
 
 def time_hook_impls(manager, skip: tuple, clock) -> list[tuple[str, float, float]]:
@@ -185,6 +208,7 @@ def summarise(outer: _Outer, inner: _Inner, calls, started, created, finished,
         "setup_seconds": round(inner.setup_end - outer.pipeline["setup_start"], 3),
         "teardown_seconds": round(finished - teardown, 3),
         "spark_start_seconds": round(hooks["SparkHooks.before_pipeline_run"]["seconds"], 3),
+        "jvm": outer.jvm,
         "nodes": nodes,
         "hooks": {k: {"calls": v["calls"], "seconds": round(v["seconds"], 3)}
                   for k, v in sorted(hooks.items())},

@@ -66,6 +66,8 @@ def size_summary(size: dict[str, Any]) -> dict[str, Any]:
         "duckdb_matches_spark": duckdb["check"]["matches_spark"] if duckdb else None,
         "peak_memory_gib": pipeline["peak_memory"],
         "cpu_seconds": pipeline.get("cpu_seconds"),
+        "jit_seconds": (pipeline.get("jvm") or {}).get("jit_seconds"),
+        "gc_seconds": (pipeline.get("jvm") or {}).get("gc_seconds"),
         "cpu_reference_seconds": pipeline.get("cpu_reference_seconds_before"),
         "auprc": pipeline.get("evaluation", {}).get("auprc"),
     }
@@ -151,7 +153,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Seconds are wall time of a fresh process (interpreter, Kedro session, JVM and Spark "
         "start included); with several runs per size (`--repeat`), every column but `runs s` "
-        "is the median run's. Tracking = time inside the MLflow and provenance hooks. CPU ref = "
+        "is the median run's. Tracking = time inside the MLflow and provenance hooks. CPU s = "
+        "CPU time of the whole process tree; JIT s and GC s = the driver JVM's time in its JIT "
+        "compiler threads and in garbage collection (its management beans). CPU ref = "
         "seconds of a fixed single-core Python loop just before the run (higher: a slower CPU "
         "then; it does not show contention from other tenants, so repeat runs to compare).",
         "",
@@ -162,7 +166,7 @@ def markdown(results: dict[str, Any]) -> str:
         ["rows", "pipeline s", "runs s", "rows/s", "Spark start s", "split s", "aggregate s",
          "train s", "tracking s", "untracked s", "naive Spark s", "naive / pipeline",
          "DuckDB agg s", "aggregate / DuckDB", "peak GiB total (JVM / Python)", "CPU s",
-         "CPU ref s", "AUPRC"],
+         "JIT s", "GC s", "CPU ref s", "AUPRC"],
         [[s["rows"], s["pipeline_seconds"],
           ", ".join(f"{run:.1f}" for run in s["pipeline_runs_seconds"]),
           s["rows_per_second"], s["spark_start_seconds"],
@@ -173,7 +177,7 @@ def markdown(results: dict[str, Any]) -> str:
           _x(s["aggregate_over_duckdb"]),
           f"{_total(s):.2f} ({s['peak_memory_gib']['jvm_rss_gib']:.2f}"
           f" / {s['peak_memory_gib']['python_rss_gib']:.2f})",
-          s["cpu_seconds"], s["cpu_reference_seconds"],
+          s["cpu_seconds"], s["jit_seconds"], s["gc_seconds"], s["cpu_reference_seconds"],
           None if s["auprc"] is None else f"{s['auprc']:.4f}"]
          for s in summary["sizes"]],
     )

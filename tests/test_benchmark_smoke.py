@@ -40,6 +40,10 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
         "validate_transactions", "shard_by_customer", "build_model_input_table", "fit_model",
         "evaluate_model"}
     assert {"python_rss_gib", "jvm_rss_gib", "total_pss_gib"} <= set(pipeline["peak_memory"])
+    # Read from the driver JVM before the run stops it: the JIT compiles from the first query.
+    jvm = pipeline["jvm"]
+    assert jvm["jit_seconds"] > 0 and jvm["gc_seconds"] >= 0
+    assert jvm["uptime_seconds"] > jvm["gc_seconds"]
     # DuckDB's translation of the aggregate stage, reading the shards the untracked run
     # wrote right after the tracked one, gives the same table as Spark.
     assert size["duckdb"]["check"]["matches_spark"], size["duckdb"]["check"]
@@ -51,6 +55,7 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
     [row] = summary["sizes"]
     assert {"stage_seconds", "stage_rows_per_second", "tracking_hook_seconds",
             "aggregate_over_duckdb"} <= set(row)
+    assert (row["jit_seconds"], row["gc_seconds"]) == (jvm["jit_seconds"], jvm["gc_seconds"])
     # Two repetitions, each a tracked run and then an untracked one; the lower of the two
     # tracked runs stands for the size, and both are kept.
     assert [run["repetition"] for run in size["pipeline_runs"]] == [1, 2]
