@@ -54,7 +54,7 @@ class MemorySampler(threading.Thread):
         self._interval = interval
         self._stop_event = threading.Event()
         self.peak = {"python_rss_bytes": 0, "jvm_rss_bytes": 0, "total_pss_bytes": 0}
-        self._cpu: dict[int, float] = {}  # pid -> user + system seconds, last seen
+        self._cpu: dict[int, tuple[str, float]] = {}  # pid -> (role, user + system s), last seen
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -74,23 +74,29 @@ class MemorySampler(threading.Thread):
                 is_jvm = process.name().startswith("java")
             except psutil.Error:
                 continue
-            self._cpu[process.pid] = cpu.user + cpu.system
+            role = "jvm" if is_jvm else "python" if process.pid == self._root.pid else "other"
+            self._cpu[process.pid] = (role, cpu.user + cpu.system)
             total += getattr(memory, "pss", memory.rss)
-            if is_jvm:
+            if role == "jvm":
                 jvm += memory.rss
-            elif process.pid == self._root.pid:
+            elif role == "python":
                 python = memory.rss
         for key, value in (("python_rss_bytes", python), ("jvm_rss_bytes", jvm),
                            ("total_pss_bytes", total)):
             self.peak[key] = max(self.peak[key], value)
 
-    def stop(self) -> tuple[dict[str, float], float]:
-        """Peak memory in GiB, and CPU seconds used by the tree (as last sampled)."""
+    def stop(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Peak memory in GiB, and CPU seconds used by the tree and by its JVM and Python
+        processes (as last sampled)."""
         self._stop_event.set()
         self.join()
         peaks = {key.replace("_bytes", "_gib"): round(value / GIB, 3)
                  for key, value in self.peak.items()}
-        return peaks, round(sum(self._cpu.values()), 1)
+        cpu = {"total": 0.0, "jvm": 0.0, "python": 0.0}
+        for role, seconds in self._cpu.values():
+            cpu["total"] += seconds
+            cpu[role] = cpu.get(role, 0.0) + seconds
+        return peaks, {role: round(seconds, 1) for role, seconds in cpu.items()}
 
 
 def run_step(module: str, args: list[str], result_file: Path, log_file: Path,
@@ -115,11 +121,11 @@ def run_step(module: str, args: list[str], result_file: Path, log_file: Path,
             process.kill()
             process.wait()
             code = "timeout"
-        memory, cpu_seconds = sampler.stop()
+        memory, cpu = sampler.stop()
     wall = time.perf_counter() - started
     if code != 0 or not result_file.is_file():
         tail = "".join(log_file.read_text(errors="replace").splitlines(True)[-40:])
         raise RuntimeError(f"benchmark step {module} {' '.join(args)} failed ({code}); "
                            f"log {log_file}:\n{tail}")
     return {**json.loads(result_file.read_text()), "process_seconds": round(wall, 2),
-            "cpu_seconds": cpu_seconds, "peak_memory": memory}
+            "cpu_seconds": cpu["total"], "cpu_seconds_by_process": cpu, "peak_memory": memory}

@@ -66,6 +66,7 @@ def size_summary(size: dict[str, Any]) -> dict[str, Any]:
         "duckdb_matches_spark": duckdb["check"]["matches_spark"] if duckdb else None,
         "peak_memory_gib": pipeline["peak_memory"],
         "cpu_seconds": pipeline.get("cpu_seconds"),
+        "cpu_seconds_by_process": pipeline.get("cpu_seconds_by_process"),
         "jit_seconds": (pipeline.get("jvm") or {}).get("jit_seconds"),
         "gc_seconds": (pipeline.get("jvm") or {}).get("gc_seconds"),
         "cpu_reference_seconds": pipeline.get("cpu_reference_seconds_before"),
@@ -154,8 +155,9 @@ def markdown(results: dict[str, Any]) -> str:
         "Seconds are wall time of a fresh process (interpreter, Kedro session, JVM and Spark "
         "start included); with several runs per size (`--repeat`), every column but `runs s` "
         "is the median run's. Tracking = time inside the MLflow and provenance hooks. CPU s = "
-        "CPU time of the whole process tree; JIT s and GC s = the driver JVM's time in its JIT "
-        "compiler threads and in garbage collection (its management beans). CPU ref = "
+        "CPU time of the whole process tree (of the JVM / of the Python driver); JIT s and "
+        "GC s = the driver JVM's time in its JIT compiler threads and in garbage collection "
+        "(its management beans). CPU ref = "
         "seconds of a fixed single-core Python loop just before the run (higher: a slower CPU "
         "then; it does not show contention from other tenants, so repeat runs to compare).",
         "",
@@ -165,7 +167,7 @@ def markdown(results: dict[str, Any]) -> str:
     out += _table(
         ["rows", "pipeline s", "runs s", "rows/s", "Spark start s", "split s", "aggregate s",
          "train s", "tracking s", "untracked s", "naive Spark s", "naive / pipeline",
-         "DuckDB agg s", "aggregate / DuckDB", "peak GiB total (JVM / Python)", "CPU s",
+         "DuckDB agg s", "aggregate / DuckDB", "peak GiB total (JVM / Python)", "CPU s (JVM / Python)",
          "JIT s", "GC s", "CPU ref s", "AUPRC"],
         [[s["rows"], s["pipeline_seconds"],
           ", ".join(f"{run:.1f}" for run in s["pipeline_runs_seconds"]),
@@ -177,7 +179,7 @@ def markdown(results: dict[str, Any]) -> str:
           _x(s["aggregate_over_duckdb"]),
           f"{_total(s):.2f} ({s['peak_memory_gib']['jvm_rss_gib']:.2f}"
           f" / {s['peak_memory_gib']['python_rss_gib']:.2f})",
-          s["cpu_seconds"], s["jit_seconds"], s["gc_seconds"], s["cpu_reference_seconds"],
+          _cpu(s), s["jit_seconds"], s["gc_seconds"], s["cpu_reference_seconds"],
           None if s["auprc"] is None else f"{s['auprc']:.4f}"]
          for s in summary["sizes"]],
     )
@@ -215,6 +217,14 @@ def markdown(results: dict[str, Any]) -> str:
                 f"({large['tracking_overhead_seconds']:.1f} s, noisy when other processes share "
                 "the CPUs)." if large["tracking_overhead_seconds"] is not None else ".")]
     return "\n".join(out) + "\n"
+
+
+def _cpu(size: dict[str, Any]) -> str | None:
+    """Total CPU seconds, and the JVM's and the Python driver's (results since session 7)."""
+    split = size.get("cpu_seconds_by_process")
+    if not split:
+        return _fmt(size["cpu_seconds"])
+    return f"{split['total']:.1f} ({split['jvm']:.1f} / {split['python']:.1f})"
 
 
 def _x(value: float | None) -> str | None:

@@ -44,6 +44,9 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
     jvm = pipeline["jvm"]
     assert jvm["jit_seconds"] > 0 and jvm["gc_seconds"] >= 0
     assert jvm["uptime_seconds"] > jvm["gc_seconds"]
+    cpu = pipeline["cpu_seconds_by_process"]
+    assert cpu["total"] == pipeline["cpu_seconds"]
+    assert cpu["jvm"] > 0 and cpu["python"] > 0 and cpu["jvm"] + cpu["python"] <= cpu["total"] + 0.1
     # DuckDB's translation of the aggregate stage, reading the shards the untracked run
     # wrote right after the tracked one, gives the same table as Spark.
     assert size["duckdb"]["check"]["matches_spark"], size["duckdb"]["check"]
