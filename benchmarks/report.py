@@ -41,6 +41,7 @@ def _overhead_seconds(size: dict[str, Any]) -> float | None:
 def size_summary(size: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers of one size: those of the median run (see ``run.median_run``)."""
     rows, pipeline = size["rows"], size["pipeline"]
+    jvm = pipeline.get("jvm") or {}
     stages = _stage_seconds(pipeline)
     untracked = size.get("pipeline_untracked")
     duckdb, naive = size.get("duckdb"), size.get("naive_spark")
@@ -67,8 +68,8 @@ def size_summary(size: dict[str, Any]) -> dict[str, Any]:
         "peak_memory_gib": pipeline["peak_memory"],
         "cpu_seconds": pipeline.get("cpu_seconds"),
         "cpu_seconds_by_process": pipeline.get("cpu_seconds_by_process"),
-        "jit_seconds": (pipeline.get("jvm") or {}).get("jit_seconds"),
-        "gc_seconds": (pipeline.get("jvm") or {}).get("gc_seconds"),
+        "jit_seconds": jvm.get("jit_seconds"),
+        "gc_seconds": jvm.get("gc_seconds"),
         "cpu_reference_seconds": pipeline.get("cpu_reference_seconds_before"),
         "auprc": pipeline.get("evaluation", {}).get("auprc"),
     }
@@ -167,8 +168,8 @@ def markdown(results: dict[str, Any]) -> str:
     out += _table(
         ["rows", "pipeline s", "runs s", "rows/s", "Spark start s", "split s", "aggregate s",
          "train s", "tracking s", "untracked s", "naive Spark s", "naive / pipeline",
-         "DuckDB agg s", "aggregate / DuckDB", "peak GiB total (JVM / Python)", "CPU s (JVM / Python)",
-         "JIT s", "GC s", "CPU ref s", "AUPRC"],
+         "DuckDB agg s", "aggregate / DuckDB", "peak GiB total (JVM / Python)",
+         "CPU s (JVM / Python)", "JIT s", "GC s", "CPU ref s", "AUPRC"],
         [[s["rows"], s["pipeline_seconds"],
           ", ".join(f"{run:.1f}" for run in s["pipeline_runs_seconds"]),
           s["rows_per_second"], s["spark_start_seconds"],
@@ -220,7 +221,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def _cpu(size: dict[str, Any]) -> str | None:
-    """Total CPU seconds, and the JVM's and the Python driver's (results since session 7)."""
+    """Total CPU seconds, and the JVM's and the Python driver's (older results: the total)."""
     split = size.get("cpu_seconds_by_process")
     if not split:
         return _fmt(size["cpu_seconds"])

@@ -46,7 +46,8 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
     assert jvm["uptime_seconds"] > jvm["gc_seconds"]
     cpu = pipeline["cpu_seconds_by_process"]
     assert cpu["total"] == pipeline["cpu_seconds"]
-    assert cpu["jvm"] > 0 and cpu["python"] > 0 and cpu["jvm"] + cpu["python"] <= cpu["total"] + 0.1
+    assert cpu["jvm"] > 0 and cpu["python"] > 0
+    assert cpu["jvm"] + cpu["python"] <= cpu["total"] + 0.1  # each rounded to 0.1 s
     # DuckDB's translation of the aggregate stage, reading the shards the untracked run
     # wrote right after the tracked one, gives the same table as Spark.
     assert size["duckdb"]["check"]["matches_spark"], size["duckdb"]["check"]
