@@ -92,10 +92,10 @@ class MemorySampler(threading.Thread):
         self.join()
         peaks = {key.replace("_bytes", "_gib"): round(value / GIB, 3)
                  for key, value in self.peak.items()}
-        cpu = {"total": 0.0, "jvm": 0.0, "python": 0.0}
+        cpu = dict.fromkeys(("total", "jvm", "python", "other"), 0.0)
         for role, seconds in self._cpu.values():
             cpu["total"] += seconds
-            cpu[role] = cpu.get(role, 0.0) + seconds
+            cpu[role] += seconds
         return peaks, {role: round(seconds, 1) for role, seconds in cpu.items()}
 
 

@@ -67,7 +67,7 @@ def size_summary(size: dict[str, Any]) -> dict[str, Any]:
         "duckdb_matches_spark": duckdb["check"]["matches_spark"] if duckdb else None,
         "peak_memory_gib": pipeline["peak_memory"],
         "cpu_seconds": pipeline.get("cpu_seconds"),
-        "cpu_seconds_by_process": pipeline.get("cpu_seconds_by_process"),
+        "cpu_seconds_by_process": pipeline["cpu_seconds_by_process"],
         "jit_seconds": jvm.get("jit_seconds"),
         "gc_seconds": jvm.get("gc_seconds"),
         "cpu_reference_seconds": pipeline.get("cpu_reference_seconds_before"),
@@ -220,11 +220,9 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _cpu(size: dict[str, Any]) -> str | None:
-    """Total CPU seconds, and the JVM's and the Python driver's (older results: the total)."""
-    split = size.get("cpu_seconds_by_process")
-    if not split:
-        return _fmt(size["cpu_seconds"])
+def _cpu(size: dict[str, Any]) -> str:
+    """Total CPU seconds, and the JVM's and the Python driver's."""
+    split = size["cpu_seconds_by_process"]
     return f"{split['total']:.1f} ({split['jvm']:.1f} / {split['python']:.1f})"
 
 
