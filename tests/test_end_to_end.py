@@ -20,8 +20,14 @@ N_ROWS = 20_000
 def trained_project(spark, tmp_path_factory):
     project = scratch_project(tmp_path_factory.mktemp("e2e"))
     run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": N_ROWS}})
+    spark.catalog.clearCache()  # what earlier tests left in the shared session
     run_kedro(project)
     return project
+
+
+def test_the_run_leaves_no_spark_cache_behind(spark, trained_project):
+    # The session outlives the run, as a notebook's or an all-purpose cluster's does.
+    assert spark.sparkContext._jsc.getPersistentRDDs().isEmpty()
 
 
 def _only_version(project, relative):
@@ -73,8 +79,10 @@ def test_too_many_malformed_rows_fail_the_run_and_keep_the_quarantine(spark, tmp
     project = scratch_project(tmp_path / "bad")
     bad = ["3,PAYMENT,abc,C7,10.0,0.0,M1,0.0,0.0,0,0", "4,WIRE,1.0,C8,10.0,9.0,C1,0.0,0.0,0,0"]
     write_csv(project / "data/01_raw", VALID_LINES * 4 + bad)
+    spark.catalog.clearCache()
     with pytest.raises(RawDataError, match=r"2 of 10 rows .* are malformed \(20.00%\)"):
         run_kedro(project, ["split"])
+    assert spark.sparkContext._jsc.getPersistentRDDs().isEmpty()  # the failed run's cache too
     quarantine = _only_version(project, "data/02_intermediate/quarantined_transactions.parquet")
     rows = {r["step"]: r["problems"] for r in spark.read.parquet(str(quarantine)).collect()}
     assert rows == {"3": "amount: not a number ('abc')", "4": "type: unknown value 'WIRE'"}

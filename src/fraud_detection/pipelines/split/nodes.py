@@ -15,6 +15,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from fraud_detection.hooks.spark_cache import cache
 from fraud_detection.schema import (
     CUSTOMER,
     CUSTOMER_ORDER,
@@ -175,6 +176,7 @@ def _parse_once(parsed: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, 
     the typed values, the problems, and the original text and file of the rows with a problem
     or a bad label. Cached blocks are kept deserialized (``persist()``'s default): every
     reader then skips a deserialization pass, and filling them skips a serialization pass.
+    The run releases the cache once the aggregate stage has saved the model input table.
     """
     original = F.struct(*(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS),
                         F.col("source_file"))
@@ -183,7 +185,7 @@ def _parse_once(parsed: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, 
         "problems",
         F.when(_malformed() | _bad_label(), original).alias("original"),
     )
-    cached = lay_out_by_customer(typed, n_shards).persist()
+    cached = cache(lay_out_by_customer(typed, n_shards))
     summary = cached.agg(*_summary_columns()).first().asDict()  # the one pass
     return cached, {key: int(value or 0) for key, value in summary.items()}
 

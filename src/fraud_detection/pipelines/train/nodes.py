@@ -10,6 +10,8 @@ from pyspark.ml.feature import StringIndexer, VectorAssembler
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from fraud_detection.hooks.spark_cache import cache
+
 WEIGHT = "classWeight"
 _TEST = "isTest"
 _BUCKETS = 10_000
@@ -45,7 +47,7 @@ def split_train_test(
     """
     kept = model_input.where(F.col("type").isin(*params["transaction_types"]))
     rows = kept.withColumn(_TEST, _split_column(kept, params["split"])).drop(*_IDENTIFIERS)
-    rows = rows.persist()
+    rows = cache(rows)
     return rows.where(~F.col(_TEST)).drop(_TEST), rows.where(F.col(_TEST)).drop(_TEST)
 
 
