@@ -72,6 +72,7 @@ class SparkCacheHook:
     """Unpersists each node's caches once it and every in-memory reader ran and saved."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()  # ThreadRunner calls the hooks from several threads
         self._readers: dict[str, set[str]] = {}
         self._unsaved: dict[str, int] = {}
         self._done: set[str] = set()
@@ -89,14 +90,17 @@ class SparkCacheHook:
     def after_node_run(self, node) -> None:
         # Runs before the node's outputs are saved: the saves still read these caches.
         needed_by = {node.name, *self._readers.get(node.name, ())}
-        self._held += [(frame, needed_by) for frame in _take_created()]
+        with self._lock:
+            self._held += [(frame, needed_by) for frame in _take_created()]
         if not node.outputs:
             self._node_done(node.name)
 
     @hook_impl
     def after_dataset_saved(self, node) -> None:
-        self._unsaved[node.name] -= 1
-        if not self._unsaved[node.name]:
+        with self._lock:
+            self._unsaved[node.name] -= 1
+            saved = not self._unsaved[node.name]
+        if saved:
             self._node_done(node.name)
 
     @hook_impl
@@ -108,17 +112,18 @@ class SparkCacheHook:
         self._release(everything=True)
 
     def _node_done(self, name: str) -> None:
-        self._done.add(name)
+        with self._lock:
+            self._done.add(name)
         self._release(everything=False)
 
     def _release(self, everything: bool) -> None:
-        if everything:  # also what a failed node cached before it failed
-            self._held += [(frame, set()) for frame in _take_created()]
-        held = []
-        for frame, needed_by in self._held:
-            if everything or needed_by <= self._done:
-                frame.unpersist()
-                logger.debug("Released a Spark cache read by %s", sorted(needed_by))
-            else:
-                held.append((frame, needed_by))
-        self._held = held
+        with self._lock:
+            if everything:  # also what a failed node cached before it failed
+                self._held += [(frame, set()) for frame in _take_created()]
+            going, kept = [], []
+            for held in self._held:
+                (going if everything or held[1] <= self._done else kept).append(held)
+            self._held = kept
+        for frame, needed_by in going:
+            frame.unpersist()
+            logger.debug("Released a Spark cache read by %s", sorted(needed_by))

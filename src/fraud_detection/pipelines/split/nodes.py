@@ -176,7 +176,8 @@ def _parse_once(parsed: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, 
     the typed values, the problems, and the original text and file of the rows with a problem
     or a bad label. Cached blocks are kept deserialized (``persist()``'s default): every
     reader then skips a deserialization pass, and filling them skips a serialization pass.
-    The run releases the cache once the aggregate stage has saved the model input table.
+    The run releases the cache once every node reading it in memory has saved its outputs
+    (locally: the aggregate stage, see ``hooks.spark_cache``).
     """
     original = F.struct(*(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS),
                         F.col("source_file"))
