@@ -89,8 +89,7 @@ def jvm_counters() -> dict[str, float] | None:
     """
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.getActiveSession()
-    jvm = getattr(spark, "_jvm", None) if spark is not None else None
+    jvm = getattr(SparkSession.getActiveSession(), "_jvm", None)
     if jvm is None:
         return None
     beans = jvm.java.lang.management.ManagementFactory

@@ -27,19 +27,25 @@ logger = logging.getLogger(__name__)
 IN_MEMORY = {f"{t.__module__}.{t.__qualname__}"
              for t in (MemoryDataset, CachedDataset, SharedMemoryDataset)}
 
-_created = threading.local()  # the node that runs in a thread is the one that cached
+class _Created(threading.local):
+    """What this thread cached since the hook last looked: the node running in it did."""
+
+    def __init__(self) -> None:
+        self.frames: list[DataFrame] = []
+
+
+_created = _Created()
 
 
 def cache(df: DataFrame) -> DataFrame:
     """``df.persist()``, released by the run once no node can read it any more."""
     cached = df.persist()
-    _created.frames = [*getattr(_created, "frames", []), cached]
+    _created.frames.append(cached)
     return cached
 
 
 def _take_created() -> list[DataFrame]:
-    frames = getattr(_created, "frames", [])
-    _created.frames = []
+    frames, _created.frames = _created.frames, []
     return frames
 
 
@@ -89,7 +95,7 @@ class SparkCacheHook:
     @hook_impl
     def after_node_run(self, node) -> None:
         # Runs before the node's outputs are saved: the saves still read these caches.
-        needed_by = {node.name, *self._readers.get(node.name, ())}
+        needed_by = {node.name, *self._readers[node.name]}
         with self._lock:
             self._held += [(frame, needed_by) for frame in _take_created()]
         if not node.outputs:
