@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 IN_MEMORY = {f"{t.__module__}.{t.__qualname__}"
              for t in (MemoryDataset, CachedDataset, SharedMemoryDataset)}
 
+
 class _Created(threading.local):
     """What this thread cached since the hook last looked: the node running in it did."""
 
