@@ -79,7 +79,7 @@ def test_run_records_params_tags_and_metrics(tracked):
 
 
 def test_run_logs_every_dataset_version_as_an_mlflow_input(tracked):
-    project, client, runs = tracked
+    _, client, runs = tracked
     run = client.get_run(runs[1].info.run_id)
     logged = {entry.dataset.name: entry for entry in run.inputs.dataset_inputs}
     assert {"raw_transactions@spark", "transaction_shards", "model_input_table",
