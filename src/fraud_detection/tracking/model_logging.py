@@ -59,8 +59,8 @@ def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model"):
     ``Model.log`` rather than ``mlflow.spark.log_model``, which has no switch for MLflow's
     check that the logged model serves its input example: that check loads the model again
     and scores the example once more (1-1.6 s of CPU), just after
-    :func:`signature_and_example` scored the same rows with the same model. The tests run
-    MLflow's check on the logged model instead (``mlflow.models.validate_serving_input``).
+    :func:`signature_and_example` scored the same rows with the same model. The tracking
+    tests serve the logged model its serving example instead (``mlflow.models.predict``).
     """
     signature, example = signature_and_example(model, rows)
     return Model.log(
