@@ -9,6 +9,7 @@ lookups. Further tests cover a failing node, an unreachable server and credentia
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -95,8 +96,13 @@ def test_run_logs_every_dataset_version_as_an_mlflow_input(tracked):
     assert len(run.data.tags["kedro.input.raw_transactions"]) == 64  # content sha256
 
 
+def _metadata(model_folder) -> list[str]:
+    """The texts of a saved Spark ML model's metadata files (with the time of its save)."""
+    return sorted(f.read_text() for f in model_folder.rglob("metadata/part-*"))
+
+
 def test_run_logs_model_plots_and_reports(tracked, tmp_path):
-    _, client, runs = tracked
+    project, client, runs = tracked
     run_id = runs[1].info.run_id
     plots = {a.path for a in client.list_artifacts(run_id, "plots")}
     assert plots == {f"plots/{n}.png" for n in
@@ -111,6 +117,11 @@ def test_run_logs_model_plots_and_reports(tracked, tmp_path):
     inputs = {spec.name for spec in model.signature.inputs}
     assert {"type", "amount", "errorBalanceOrig", "custPriorTxnCount"} <= inputs
     assert [spec.name for spec in model.signature.outputs] == ["prediction"]
+    # The logged model is the one the run saved as its fraud_model version, copied.
+    saved = project / "data/06_models/fraud_model" / runs[1].data.tags[
+        "kedro.output.fraud_model"] / "fraud_model"
+    logged = mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / "logged"))
+    assert _metadata(saved) and _metadata(Path(logged) / "sparkml") == _metadata(saved)
     # MLflow's serving check, which the run leaves out (tracking.model_logging): the logged
     # model answers its own serving example as `mlflow models serve` would parse it.
     request, answer = tmp_path / "request.json", tmp_path / "answer.json"

@@ -36,6 +36,8 @@ class SparkMLModelDataset(AbstractVersionedDataset[PipelineModel, PipelineModel]
         self._protocol = protocol
         self._fs = fsspec.filesystem(protocol)
         self.metadata = metadata
+        # Where the last save wrote the model (Spark's URI); the MLflow hook copies it.
+        self.saved_uri: str | None = None
         super().__init__(
             filepath=PurePosixPath(path),
             version=version,
@@ -50,7 +52,9 @@ class SparkMLModelDataset(AbstractVersionedDataset[PipelineModel, PipelineModel]
         return PipelineModel.load(self._uri(self._get_load_path()))
 
     def save(self, data: PipelineModel) -> None:
-        data.write().save(self._uri(self._get_save_path()))
+        uri = self._uri(self._get_save_path())
+        data.write().save(uri)
+        self.saved_uri = uri
 
     def _exists(self) -> bool:
         return self._fs.exists(str(self._get_load_path()))

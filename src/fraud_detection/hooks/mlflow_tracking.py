@@ -39,6 +39,7 @@ from fraud_detection.tracking.model_logging import (
     log_spark_model_in_background,
 )
 from fraud_detection.tracking.registry import register_and_promote
+from fraud_detection.tracking.versions import locate_version, stored_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class MlflowTrackingHook:
         self._run_id: str | None = None
         self._owns_run = False
         self._params: dict[str, Any] = {}
+        self._catalog = None
+        self._example_rows: DataFrame | None = None
         self._model_log: Future | None = None
 
     # --- configuration --------------------------------------------------------------------
@@ -121,7 +124,7 @@ class MlflowTrackingHook:
         SQLAlchemy store alone takes a second to import) in a thread while the JVM starts,
         instead of one after the other. An unreachable server still fails before Spark.
         """
-        settings = self.settings
+        settings, self._catalog = self.settings, catalog
         warm_up = None
         if settings is not None and settings.enabled:
             check_reachable(settings.tracking_uri, settings.connect_timeout)
@@ -196,6 +199,7 @@ class MlflowTrackingHook:
             if (error := self._model_log.exception()) is not None:
                 logger.warning("logging the model failed: %s", error)
             self._model_log = None
+        self._example_rows = None
         if self.active and self._owns_run:
             mlflow.end_run(status=status)
         self._run_id = None
@@ -206,12 +210,10 @@ class MlflowTrackingHook:
         if not self.active:
             return
         roles = self.settings.roles
-        fitted = outputs.get(roles.get("model"))
-        if fitted is not None and self.settings.log.get("model"):
-            # Logged while the next nodes evaluate it; the input example is training rows.
-            rows = next((v for v in inputs.values() if isinstance(v, DataFrame)), None)
-            if rows is not None:
-                self._model_log = log_spark_model_in_background(self._run_id, fitted, rows)
+        if outputs.get(roles.get("model")) is not None and self.settings.log.get("model"):
+            # The input example is training rows; the model is logged once Kedro saved it.
+            self._example_rows = next((v for v in inputs.values() if isinstance(v, DataFrame)),
+                                      None)
         metrics = outputs.get(roles.get("metrics"))
         if metrics is None:
             return
@@ -225,11 +227,28 @@ class MlflowTrackingHook:
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
         if not self.active:
             return
+        if dataset_name == self.settings.role("model") and self._example_rows is not None:
+            # Logged while the next nodes evaluate it, from the files Spark just wrote.
+            saved = getattr(stored_dataset(self._catalog.get(dataset_name)), "saved_uri", None)
+            self._model_log = log_spark_model_in_background(
+                self._run_id, data, self._example_rows, saved
+            )
+            self._example_rows = None
         if dataset_name == self.settings.role("plots") and self.settings.log.get("plots"):
-            for name, figure in data.items():
-                mlflow.log_figure(figure, f"plots/{name}")
+            self._log_plots(dataset_name, data)
         if dataset_name in (self.settings.role("reports") or []):
             mlflow.log_dict(data, f"reports/{dataset_name}.json")
+
+    def _log_plots(self, dataset_name: str, figures: dict[str, Any]) -> None:
+        """The PNG files Kedro just saved; the figures are drawn again only when those
+        files are not on a local disk."""
+        located = locate_version(dataset_name, self._catalog.get(dataset_name), saved=True)
+        folder = located.files[0] if located and located.files else None
+        if folder is not None and folder.is_dir():
+            mlflow.log_artifacts(str(folder), "plots")
+            return
+        for name, figure in figures.items():
+            mlflow.log_figure(figure, f"plots/{name}")
 
     @hook_impl
     def after_dataset_loaded(self, dataset_name: str, data: Any) -> None:

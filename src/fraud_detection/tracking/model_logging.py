@@ -15,7 +15,7 @@ import mlflow.spark
 from mlflow.models import Model, ModelSignature, infer_signature
 from pyspark.ml import PipelineModel
 from pyspark.ml.feature import StringIndexerModel, VectorAssembler
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 
 PINNED = ("pyspark", "mlflow", "pandas", "numpy", "pyarrow")
 
@@ -43,31 +43,37 @@ def pip_requirements() -> list[str]:
 def signature_and_example(model: PipelineModel, rows: DataFrame, n: int = 5):
     """A signature (inputs and ``prediction`` output) and an input example from real rows.
 
-    One Spark job: the example rows and their predictions come from the same ``n`` rows.
+    The example is ``n`` rows of ``rows`` (one small Spark job). The output's type is the
+    model's own ``prediction`` column, from ``model.transform`` on no rows: Spark plans it
+    but scores nothing.
     """
     columns = model_input_columns(model)
-    scored = model.transform(rows.limit(n)).select(*columns, "prediction").toPandas()
-    example, predictions = scored[columns], scored["prediction"]
+    example = rows.select(*columns).limit(n).toPandas()
+    predictions = model.transform(rows.limit(0)).select("prediction").toPandas()["prediction"]
     signature: ModelSignature = infer_signature(example, predictions)
     return signature, example
 
 
-def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model"):
+def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",
+                    saved_uri: str | None = None):
     """Log ``model`` to the active run with the ``mlflow.spark`` flavor; returns MLflow's
     ``ModelInfo``. The model is a logged model of the run: ``runs:/<run_id>/model``.
 
+    ``saved_uri``: where Spark already saved this same fitted model in this run (the Kedro
+    dataset's version); its files are copied into the logged model instead of Spark writing
+    them a second time.
+
     ``Model.log`` rather than ``mlflow.spark.log_model``, which has no switch for MLflow's
     check that the logged model serves its input example: that check loads the model again
-    and scores the example once more (1-1.6 s of CPU), just after
-    :func:`signature_and_example` scored the same rows with the same model. The tracking
-    tests serve the logged model its serving example instead (``mlflow.models.predict``).
+    and scores the example (1-1.6 s of CPU). The tracking tests serve the logged model its
+    serving example instead (``mlflow.models.predict``).
     """
     signature, example = signature_and_example(model, rows)
     return Model.log(
         artifact_path=None,
         name=name,
         flavor=mlflow.spark,
-        spark_model=model,
+        spark_model=_saved_copy(model, saved_uri, rows.sparkSession) if saved_uri else model,
         signature=signature,
         input_example=example,
         pip_requirements=pip_requirements(),
@@ -75,7 +81,31 @@ def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model"):
     )
 
 
-def log_spark_model_in_background(run_id: str, model: PipelineModel, rows: DataFrame) -> Future:
+def _saved_copy(model: PipelineModel, saved_uri: str, spark: SparkSession) -> PipelineModel:
+    """The same fitted stages, whose ``save(path)`` copies ``saved_uri`` to ``path``.
+
+    ``mlflow.spark`` saves the model with ``spark_model.save`` to a temporary DFS path and
+    moves it into the logged model; the class it records is still ``PipelineModel``.
+    """
+    same = PipelineModel(model.stages)
+    same.save = lambda path: copy_directory(spark, saved_uri, path)
+    return same
+
+
+def copy_directory(spark: SparkSession, source: str, target: str) -> None:
+    """Copy a directory with Hadoop's file systems (local, HDFS, S3, DBFS, Volumes)."""
+    jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
+    hadoop = jvm.org.apache.hadoop.fs
+    src, dst = hadoop.Path(source), hadoop.Path(target)
+    source_fs = src.getFileSystem(conf)
+    if not source_fs.exists(src):
+        raise FileNotFoundError(f"the saved model {source} does not exist: nothing to copy")
+    if not hadoop.FileUtil.copy(source_fs, src, dst.getFileSystem(conf), dst, False, conf):
+        raise OSError(f"could not copy the saved model {source} to {target}")
+
+
+def log_spark_model_in_background(run_id: str, model: PipelineModel, rows: DataFrame,
+                                  saved_uri: str | None = None) -> Future:
     """:func:`log_spark_model` to run ``run_id`` in a worker thread; the future gives the
     ``ModelInfo`` (or raises what logging raised).
 
@@ -84,13 +114,13 @@ def log_spark_model_in_background(run_id: str, model: PipelineModel, rows: DataF
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-model-log")
     try:
-        return executor.submit(_log_to_run, run_id, model, rows)
+        return executor.submit(_log_to_run, run_id, model, rows, saved_uri)
     finally:
         executor.shutdown(wait=False)
 
 
-def _log_to_run(run_id: str, model: PipelineModel, rows: DataFrame):
+def _log_to_run(run_id: str, model: PipelineModel, rows: DataFrame, saved_uri: str | None):
     # MLflow's active run is per thread: this thread joins the run, which stays RUNNING
     # (the thread never ends it; the run's owner does).
     mlflow.start_run(run_id=run_id)
-    return log_spark_model(model, rows)
+    return log_spark_model(model, rows, saved_uri=saved_uri)

@@ -88,10 +88,9 @@ def register_and_promote(
             champion_score = score_champion(champion)
         except Exception as exc:  # a champion with another input schema, say
             logger.warning("Champion v%s of %s could not be scored: %s", champion, name, exc)
-    version = str(mlflow.register_model(model_uri, name).version)
-    coord = coordinate(release, version)
-    for key, value in {"coordinate": coord, "run_id": run_id, **tags}.items():
-        client.set_model_version_tag(name, version, key, value)
+    version = str(mlflow.register_model(model_uri, name, tags={"run_id": run_id, **tags}).version)
+    coord = coordinate(release, version)  # the build number is the version just created
+    client.set_model_version_tag(name, version, "coordinate", coord)
     client.set_registered_model_alias(name, CHALLENGER, version)
     promoted, reason = decide(metric, new_score, champion, champion_score, min_improvement)
     if promoted:

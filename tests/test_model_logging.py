@@ -1,0 +1,69 @@
+"""Logging a fitted pipeline to MLflow: signature, example, and the copy of the saved model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+from pyspark.sql import functions as F
+
+from fraud_detection.tracking.model_logging import log_spark_model, model_input_columns
+from tests.registry import fit_small_model, mlflow_uris
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Relative name -> bytes of the model's data files (Hadoop's checksums left out)."""
+    return {str(f.relative_to(folder)): f.read_bytes() for f in folder.rglob("*")
+            if f.is_file() and not f.name.endswith(".crc")}
+
+
+def _predictions(model, table) -> list[float]:
+    return [r.prediction for r in model.transform(table).orderBy("nameOrig", "step").collect()]
+
+
+def _logged(spark, server, tmp_path, saved_uri=None):
+    model, table = fit_small_model(spark)
+    with mlflow_uris(server.url):
+        with mlflow.start_run():  # ended before the download: the run's artifacts are complete
+            info = log_spark_model(model, table, saved_uri=saved_uri)
+        local = Path(mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp_path)))
+    return model, table, info, local
+
+
+def test_the_logged_model_is_a_copy_of_the_one_saved(spark, mlflow_server, tmp_path):
+    model, _ = fit_small_model(spark)
+    saved = tmp_path / "saved"
+    model.write().save(str(saved))
+    model, table, info, local = _logged(spark, mlflow_server, tmp_path / "logged", str(saved))
+    # Spark stamps each save's metadata with the time: equal bytes mean copied, not rewritten.
+    assert _files(local / "sparkml") == _files(saved)
+    flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["spark"]
+    assert flavor["model_class"] == "pyspark.ml.pipeline.PipelineModel"
+    with mlflow_uris(mlflow_server.url):
+        reloaded = mlflow.spark.load_model(info.model_uri)
+    assert _predictions(reloaded, table) == _predictions(model, table)
+
+
+def test_without_a_saved_model_spark_writes_it(spark, mlflow_server, tmp_path):
+    model, table, info, local = _logged(spark, mlflow_server, tmp_path)
+    assert (local / "sparkml" / "metadata").is_dir()
+    with mlflow_uris(mlflow_server.url):
+        reloaded = mlflow.spark.load_model(info.model_uri)
+    assert _predictions(reloaded, table) == _predictions(model, table)
+    # The signature: the columns the pipeline reads, and its own prediction column.
+    assert [s.name for s in info.signature.inputs] == model_input_columns(model)
+    assert [(s.name, s.type.name) for s in info.signature.outputs] == [("prediction", "double")]
+    example = mlflow.models.Model.load(str(local)).load_input_example(str(local))
+    assert list(example.columns) == model_input_columns(model) and len(example) == 5
+    real = table.select(*model_input_columns(model)).where(F.col("type") == example["type"][0])
+    assert real.count() > 0  # example rows come from the table
+
+
+def test_a_saved_model_that_is_gone_fails_the_logging(spark, mlflow_server, tmp_path):
+    model, table = fit_small_model(spark)
+    with mlflow_uris(mlflow_server.url), mlflow.start_run(), pytest.raises(
+        FileNotFoundError, match=r"the saved model .*missing does not exist"
+    ):
+        log_spark_model(model, table, saved_uri=str(tmp_path / "missing"))
