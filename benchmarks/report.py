@@ -30,11 +30,16 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a is not None and b else None
 
 
+def _overhead_differences(size: dict[str, Any]) -> list[float]:
+    """Per repetition, the tracked minus the untracked run's Kedro session time."""
+    untracked = {run["repetition"]: run for run in size.get("pipeline_untracked_runs", [])}
+    return [round(run["total_seconds"] - untracked[run["repetition"]]["total_seconds"], 2)
+            for run in size["pipeline_runs"] if run["repetition"] in untracked]
+
+
 def _overhead_seconds(size: dict[str, Any]) -> float | None:
     """Median over repetitions of the tracked minus the untracked run's Kedro session time."""
-    untracked = {run["repetition"]: run for run in size.get("pipeline_untracked_runs", [])}
-    differences = [run["total_seconds"] - untracked[run["repetition"]]["total_seconds"]
-                   for run in size["pipeline_runs"] if run["repetition"] in untracked]
+    differences = _overhead_differences(size)
     return round(statistics.median(differences), 2) if differences else None
 
 
@@ -59,6 +64,7 @@ def size_summary(size: dict[str, Any]) -> dict[str, Any]:
         "tracking_hook_seconds": _tracking_seconds(pipeline),
         "untracked_pipeline_seconds": untracked["process_seconds"] if untracked else None,
         "tracking_overhead_seconds": _overhead_seconds(size),
+        "tracking_overhead_differences": _overhead_differences(size),
         "naive_spark_seconds": naive["process_seconds"] if naive else None,
         "naive_spark_over_pipeline": _ratio(naive["process_seconds"], seconds) if naive else None,
         "duckdb_aggregate_seconds": duckdb["aggregate_seconds"] if duckdb else None,
@@ -207,7 +213,7 @@ def markdown(results: dict[str, Any]) -> str:
     out += ["", f"## Targets at {large['rows']:,} rows", ""]
     out += _table(["target", "measured", "wanted", "met"],
                   [[name, v["measured"] if not isinstance(v["measured"], float)
-                    else round(v["measured"], 2), v["target"], v["met"]]
+                    else f"{v['measured']:.2f}", v["target"], v["met"]]
                    for name, v in summary["targets"].items()])
     out += ["", "Tracking overhead: the larger of the time spent inside the MLflow and "
             f"provenance hooks ({large['tracking_hook_seconds']:.1f} s; model logging and "
@@ -215,8 +221,9 @@ def markdown(results: dict[str, Any]) -> str:
             "waits for them)" + (
                 " and the tracked minus the untracked run's Kedro session time, the median "
                 "over repetitions "
-                f"({large['tracking_overhead_seconds']:.1f} s, noisy when other processes share "
-                "the CPUs)." if large["tracking_overhead_seconds"] is not None else ".")]
+                f"({large['tracking_overhead_seconds']:.2f} s of "
+                f"{', '.join(f'{d:.2f}' for d in large['tracking_overhead_differences'])}; "
+                "noisy when other processes share the CPUs)." if large["tracking_overhead_seconds"] is not None else ".")]
     return "\n".join(out) + "\n"
 
 
