@@ -37,12 +37,6 @@ def _overhead_differences(size: dict[str, Any]) -> list[float]:
             for run in size["pipeline_runs"] if run["repetition"] in untracked]
 
 
-def _overhead_seconds(size: dict[str, Any]) -> float | None:
-    """Median over repetitions of the tracked minus the untracked run's Kedro session time."""
-    differences = _overhead_differences(size)
-    return round(statistics.median(differences), 2) if differences else None
-
-
 def size_summary(size: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers of one size: those of the median run (see ``run.median_run``)."""
     rows, pipeline = size["rows"], size["pipeline"]
@@ -52,6 +46,7 @@ def size_summary(size: dict[str, Any]) -> dict[str, Any]:
     duckdb, naive = size.get("duckdb"), size.get("naive_spark")
     seconds = pipeline["process_seconds"]
     runs = sorted(run["process_seconds"] for run in size["pipeline_runs"])
+    differences = _overhead_differences(size)
     return {
         "rows": rows,
         "pipeline_seconds": seconds,
@@ -63,8 +58,10 @@ def size_summary(size: dict[str, Any]) -> dict[str, Any]:
         "stage_rows_per_second": {s: round(rows / t) if t else None for s, t in stages.items()},
         "tracking_hook_seconds": _tracking_seconds(pipeline),
         "untracked_pipeline_seconds": untracked["process_seconds"] if untracked else None,
-        "tracking_overhead_seconds": _overhead_seconds(size),
-        "tracking_overhead_differences": _overhead_differences(size),
+        # The median over repetitions of the differences, which are kept beside it.
+        "tracking_overhead_seconds": round(statistics.median(differences), 2)
+        if differences else None,
+        "tracking_overhead_differences": differences,
         "naive_spark_seconds": naive["process_seconds"] if naive else None,
         "naive_spark_over_pipeline": _ratio(naive["process_seconds"], seconds) if naive else None,
         "duckdb_aggregate_seconds": duckdb["aggregate_seconds"] if duckdb else None,
@@ -223,7 +220,8 @@ def markdown(results: dict[str, Any]) -> str:
                 "over repetitions "
                 f"({large['tracking_overhead_seconds']:.2f} s of "
                 f"{', '.join(f'{d:.2f}' for d in large['tracking_overhead_differences'])}; "
-                "noisy when other processes share the CPUs)." if large["tracking_overhead_seconds"] is not None else ".")]
+                "noisy when other processes share the CPUs)."
+                if large["tracking_overhead_seconds"] is not None else ".")]
     return "\n".join(out) + "\n"
 
 

@@ -65,6 +65,13 @@ def fit_small_model(spark: SparkSession) -> tuple[PipelineModel, DataFrame]:
     return _FITTED[id(spark)]
 
 
+def saved_model_files(folder: Path) -> dict[str, bytes]:
+    """Relative name -> bytes of a saved Spark ML model's files (Hadoop's checksums left
+    out). Spark stamps each save's metadata with its time: equal files mean one save."""
+    return {str(f.relative_to(folder)): f.read_bytes() for f in folder.rglob("*")
+            if f.is_file() and not f.name.endswith(".crc")}
+
+
 def input_example(model: PipelineModel, table: DataFrame, n: int = 2) -> pd.DataFrame:
     """``n`` rows of the columns the model needs (one fraud first when there is one)."""
     rows = table.orderBy(F.desc("label"), "step", "nameOrig").limit(n)

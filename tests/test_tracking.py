@@ -26,6 +26,7 @@ from fraud_detection.provenance import (
     stored_record,
 )
 from tests.kedro_project import run_kedro, scratch_project, versions
+from tests.registry import saved_model_files
 
 pytestmark = pytest.mark.integration
 
@@ -96,11 +97,6 @@ def test_run_logs_every_dataset_version_as_an_mlflow_input(tracked):
     assert len(run.data.tags["kedro.input.raw_transactions"]) == 64  # content sha256
 
 
-def _metadata(model_folder) -> list[str]:
-    """The texts of a saved Spark ML model's metadata files (with the time of its save)."""
-    return sorted(f.read_text() for f in model_folder.rglob("metadata/part-*"))
-
-
 def test_run_logs_model_plots_and_reports(tracked, tmp_path):
     project, client, runs = tracked
     run_id = runs[1].info.run_id
@@ -121,7 +117,8 @@ def test_run_logs_model_plots_and_reports(tracked, tmp_path):
     saved = project / "data/06_models/fraud_model" / runs[1].data.tags[
         "kedro.output.fraud_model"] / "fraud_model"
     logged = mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / "logged"))
-    assert _metadata(saved) and _metadata(Path(logged) / "sparkml") == _metadata(saved)
+    assert saved_model_files(saved)
+    assert saved_model_files(Path(logged) / "sparkml") == saved_model_files(saved)
     # MLflow's serving check, which the run leaves out (tracking.model_logging): the logged
     # model answers its own serving example as `mlflow models serve` would parse it.
     request, answer = tmp_path / "request.json", tmp_path / "answer.json"

@@ -109,8 +109,8 @@ def log_spark_model_in_background(run_id: str, model: PipelineModel, rows: DataF
     """:func:`log_spark_model` to run ``run_id`` in a worker thread; the future gives the
     ``ModelInfo`` (or raises what logging raised).
 
-    Saving the model and writing its artifacts take seconds that the run can spend evaluating
-    meanwhile.
+    Writing the model's files and its metadata takes seconds that the run can spend
+    evaluating meanwhile.
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-model-log")
     try:
