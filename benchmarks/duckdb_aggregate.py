@@ -95,7 +95,8 @@ def run(shards: Path, csv_folder: Path, spark_table: Path | None, work: Path,
     connection = _connect(memory_limit)
     work.mkdir(parents=True, exist_ok=True)
     from_shards = work / "model_input_table_duckdb.parquet"
-    shard_source = f"(SELECT {RAW} FROM read_parquet('{shards}/*/*.parquet', hive_partitioning = true))"
+    shard_files = f"read_parquet('{shards}/*/*.parquet', hive_partitioning = true)"
+    shard_source = f"(SELECT {RAW} FROM {shard_files})"
     aggregate = _copy(connection, shard_source, from_shards, tolerance)
     from_csv = _copy(connection, CSV_SOURCE.format(path=csv_folder), work / "from_csv.parquet",
                      tolerance)

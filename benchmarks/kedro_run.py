@@ -164,7 +164,7 @@ def run(project: Path, env: str, tracking: bool) -> dict[str, Any]:
     started = clock()
     bootstrap_project(project)
     with KedroSession.create(project_path=project, env=env) as session:
-        manager = session._hook_manager  # noqa: SLF001 - the benchmark instruments the hooks
+        manager = session._hook_manager  # private: the benchmark instruments the hooks
         if not tracking:  # provenance off too: the run without any tracking work
             for plugin in list(manager.get_plugins()):
                 if type(plugin).__name__ == "ProvenanceHook":

@@ -27,7 +27,7 @@ import platform
 import shutil
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -188,7 +188,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     results: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, "-m", "benchmarks.run",
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         results["sizes"].append({"fraction": fraction, **size})
     results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["cpu_reference_seconds_end"] = cpu_reference_seconds()
-    results["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
+    results["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     results["summary"] = derive(results)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / f"{args.name}.json").write_text(json.dumps(results, indent=2) + "\n")

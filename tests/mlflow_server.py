@@ -45,7 +45,7 @@ class MlflowServer:
         self.root.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         env.pop("MLFLOW_TRACKING_URI", None)
-        self._log = open(self.root / "server.log", "wb")
+        self._log = open(self.root / "server.log", "wb")  # noqa: SIM115 - the server writes it
         self._process = subprocess.Popen(
             [sys.executable, "-m", "mlflow", "server",
              "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",

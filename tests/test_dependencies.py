@@ -25,14 +25,18 @@ def test_conda_env_lists_the_project_dependencies():
 
 
 def test_test_extra_installs_spark_with_the_same_range():
-    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
     spark = _normalised(extras["spark"])
-    assert {name: spec for name, spec in _normalised(extras["test"]).items() if name in spark} == spark
+    test = _normalised(extras["test"])
+    assert {name: spec for name, spec in test.items() if name in spark} == spark
 
 
 def test_conda_env_python_matches_requires_python():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     conda = yaml.safe_load((REPO / "conda.yaml").read_text())
-    python = next(d for d in conda["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    python = next(
+        d for d in conda["dependencies"] if isinstance(d, str) and d.startswith("python=")
+    )
     version = python.split("=")[1]
     assert Requirement(f"python{project['requires-python']}").specifier.contains(version)

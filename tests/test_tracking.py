@@ -159,7 +159,8 @@ def test_registry_versions_coordinates_and_aliases(tracked):
 def test_provenance_of_a_run_and_of_a_model(tracked):
     _, client, runs = tracked
     record = run_provenance(runs[1].info.run_id, client)
-    assert record["code"]["git.commit"] == client.get_run(runs[1].info.run_id).data.tags["git.commit"]
+    tags = client.get_run(runs[1].info.run_id).data.tags
+    assert record["code"]["git.commit"] == tags["git.commit"]
     assert record["parameters"]["train.model.max_depth"] == "6"
     assert record["outputs"]["model_input_table"] == record["outputs"]["fraud_model"]
     assert record["models"][0]["coordinate"].endswith(":1.0.2")

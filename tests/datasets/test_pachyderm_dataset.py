@@ -282,7 +282,7 @@ def test_silent_pachd_times_out_after_connect_timeout(make):
     with socket.socket() as silent:  # accepts TCP, never speaks gRPC
         silent.bind(("127.0.0.1", 0))
         silent.listen()
-        address = "127.0.0.1:%d" % silent.getsockname()[1]
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
         started = time.monotonic()
         with pytest.raises(DatasetError, match=r"no answer within 0.5s"):
             make(pachd_address=address, connect_timeout=0.5).save(pd.DataFrame({"a": [1]}))

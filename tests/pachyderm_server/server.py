@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from concurrent import futures
 from dataclasses import dataclass
+from typing import Self
 
 import grpc
 from google.protobuf import wrappers_pb2
@@ -133,7 +134,7 @@ class PachdServer:
             self._server.stop(grace=None).wait()
             self._server = None
 
-    def __enter__(self) -> PachdServer:
+    def __enter__(self) -> Self:
         return self.start() if self._server is None else self
 
     def __exit__(self, *exc) -> None:
@@ -192,12 +193,13 @@ class PachdServer:
 
     def modify_file_budget(self, chunks: int, nbytes: int, chunk: bytes) -> int | None:
         """None if ``chunk`` may be written, else how many of its bytes arrive first."""
-        if self.fail_modify_file_after_chunks is not None:
-            if chunks >= self.fail_modify_file_after_chunks:
-                return 0
-        if self.fail_modify_file_after_bytes is not None:
-            if nbytes + len(chunk) > self.fail_modify_file_after_bytes:
-                return max(0, self.fail_modify_file_after_bytes - nbytes)
+        after_chunks, after_bytes = (
+            self.fail_modify_file_after_chunks, self.fail_modify_file_after_bytes
+        )
+        if after_chunks is not None and chunks >= after_chunks:
+            return 0
+        if after_bytes is not None and nbytes + len(chunk) > after_bytes:
+            return max(0, after_bytes - nbytes)
         return None
 
     def fail_modify_file(self, writer, path: str) -> None:

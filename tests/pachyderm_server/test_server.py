@@ -215,10 +215,9 @@ def test_modify_file_fault(client, pachd, partial):
     commit = client.start_commit("raw", "master")
     pachd.fail_modify_file_after_chunks = 1
     pachd.modify_file_fault_partial = partial
-    with pytest.raises(grpc.RpcError) as excinfo:
-        with client.modify_file_client(commit) as mfc:
-            mfc.put_file_from_bytes("/a", b"first")
-            mfc.put_file_from_bytes("/b", b"second")
+    with pytest.raises(grpc.RpcError) as excinfo, client.modify_file_client(commit) as mfc:
+        mfc.put_file_from_bytes("/a", b"first")
+        mfc.put_file_from_bytes("/b", b"second")
     assert _status(excinfo)[0] == grpc.StatusCode.UNAVAILABLE
     expected = {"/a": b"first", "/b": b""} if partial else {}
     assert pachd.files("raw", commit.id) == expected

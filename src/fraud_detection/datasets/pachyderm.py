@@ -65,7 +65,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -129,7 +129,7 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
 
     RUN_METADATA_KEYS = ("kedro_run_id", "mlflow_run_id", "node", "git_commit")
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         *,
         repo: str,
@@ -524,7 +524,7 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
             "dataset": {"project": self._project, "repo": self._repo,
                         "branch": self._branch, "path": self._path,
                         "file_format": self._file_format, "backend": self._backend},
-            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         return {self._provenance_path: json.dumps(record, indent=2, default=str).encode()}
 

@@ -179,14 +179,20 @@ def cause_text(exc: BaseException) -> str:
 
 
 _NOT_FOUND_HINTS = (
-    ("repo ", "Create it with `pachctl create repo {repo} --project {project}` or set "
-              "`create_repo: true` to create it on the first save"),
-    ("branch ", "Nothing was committed to branch {branch!r} yet: save the dataset first, "
-                "or choose another branch (`pachctl list branch {repo} --project {project}`)"),
+    ("repo ", (
+        "Create it with `pachctl create repo {repo} --project {project}` or set "
+        "`create_repo: true` to create it on the first save"
+    )),
+    ("branch ", (
+        "Nothing was committed to branch {branch!r} yet: save the dataset first, "
+        "or choose another branch (`pachctl list branch {repo} --project {project}`)"
+    )),
     ("commit ", "Check the commit ID or ref (`pachctl list commit {repo} --project {project}`)"),
     ("project ", "Create it with `pachctl create project {project}`"),
-    ("file ", "The path does not exist at that commit "
-              "(`pachctl list file {repo}@{ref}:/ --project {project}`)"),
+    ("file ", (
+        "The path does not exist at that commit "
+        "(`pachctl list file {repo}@{ref}:/ --project {project}`)"
+    )),
 )
 
 

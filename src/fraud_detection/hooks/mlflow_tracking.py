@@ -271,7 +271,8 @@ class MlflowTrackingHook:
         settings, metric = self.settings, self.settings.champion["metric"]
 
         def score_champion(version: str) -> float:
-            champion = mlflow.spark.load_model(f"models:/{settings.registered_model_name}/{version}")
+            model_uri = f"models:/{settings.registered_model_name}/{version}"
+            champion = mlflow.spark.load_model(model_uri)
             return ranking_metrics(*as_arrays(fraud_probabilities(champion, evaluation)))[metric]
 
         promotion = register_and_promote(

@@ -116,7 +116,7 @@ class ProvenanceHook:
             return None
         try:
             return self._catalog.get(name)
-        except Exception:  # a dataset the catalog cannot describe: nothing to record
+        except Exception:  # noqa: BLE001 - a dataset the catalog cannot describe: nothing to record
             return None
 
     def _record(self, name: str, saved: bool) -> None:

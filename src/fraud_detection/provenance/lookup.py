@@ -53,7 +53,9 @@ def run_provenance(run_id: str, client: MlflowClient | None = None) -> dict[str,
         "metrics": {k: v for k, v in sorted(run.data.metrics.items()) if "." not in k},
         "models": [
             {"name": v.name, "version": v.version,
-             "coordinate": (client.get_model_version(v.name, v.version).tags or {}).get("coordinate")}
+             "coordinate": (
+                 client.get_model_version(v.name, v.version).tags or {}
+             ).get("coordinate")}
             for v in versions
         ],
         "error": tags.get("error"),

@@ -9,7 +9,8 @@ from pathlib import Path
 def _git(project_path: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=project_path, capture_output=True, text=True, timeout=10
+            ["git", *args], cwd=project_path, capture_output=True, text=True, timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -8,8 +8,9 @@ moves to it; ``champion`` moves only when the new version beats the current cham
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
@@ -86,7 +87,7 @@ def register_and_promote(
     if champion is not None:
         try:
             champion_score = score_champion(champion)
-        except Exception as exc:  # a champion with another input schema, say
+        except Exception as exc:  # noqa: BLE001 - a champion with another input schema, say
             logger.warning("Champion v%s of %s could not be scored: %s", champion, name, exc)
     version = str(mlflow.register_model(model_uri, name, tags={"run_id": run_id, **tags}).version)
     coord = coordinate(release, version)  # the build number is the version just created

@@ -197,7 +197,7 @@ def test_missing_required_parameter_raises(missing):
 
 
 def test_parameters_must_be_a_mapping():
-    with pytest.raises(ValueError, match="must be a mapping"):
+    with pytest.raises(TypeError, match="must be a mapping"):
         generate_transactions([("n_rows", 10)])
 
 

@@ -6,12 +6,12 @@ import pytest
 from pyspark.sql import functions as F
 
 from fraud_detection.datasets.mlflow_model import RegisteredModel
+from fraud_detection.pipelines.data_generation.nodes import generate_transactions
 from fraud_detection.pipelines.score.nodes import (
     PREDICTION_COLUMNS,
     check_model_ref,
     score_transactions,
 )
-from fraud_detection.pipelines.data_generation.nodes import generate_transactions
 from fraud_detection.pipelines.train.nodes import fit_model
 from fraud_detection.schema import RAW_COLUMNS
 from tests.kedro_project import run_kedro, scratch_project, versions
@@ -161,7 +161,7 @@ def _run_score(project, url, params=None):
 
 @pytest.mark.integration
 def test_kedro_run_scores_every_row_with_the_champion(spark, mlflow_server, scoring_project):
-    project, model, version = scoring_project
+    project, _model, version = scoring_project
     output = spark.read.parquet(str(_run_score(project, mlflow_server.url)))
     assert output.columns == [*RAW_COLUMNS, *PREDICTION_COLUMNS]
     assert output.count() == N_ROWS

@@ -28,7 +28,10 @@ PARAMS = {
 
 @pytest.fixture(scope="module")
 def model_input(spark):
-    """400 rows over 40 steps; fraud (every 20th row) is exactly 'emptiesOrigin', in TRANSFER/CASH_OUT."""
+    """400 rows over 40 steps; fraud (every 20th row) is exactly 'emptiesOrigin'.
+
+    Fraud rows are TRANSFER or CASH_OUT.
+    """
     rows = []
     for i in range(400):
         kind = ["TRANSFER", "CASH_OUT", "PAYMENT", "CASH_IN"][i % 4]

@@ -84,7 +84,7 @@ def history_features(transactions: DataFrame) -> DataFrame:
 
 
 def build_model_input_table(shards: DataFrame, params: dict[str, Any]) -> DataFrame:
-    """Raw columns, transaction features, history features and ``label``, one row per transaction."""
+    """Raw columns, transaction and history features and ``label``, one row per transaction."""
     tolerance = float(params["balance_tolerance"])
     # History first: the window shuffles and sorts its input, so the per-transaction
     # features are computed after it, on the way out, instead of travelling through it.

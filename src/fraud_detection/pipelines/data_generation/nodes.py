@@ -93,7 +93,7 @@ class GenerationConfig:
     def from_params(cls, params: Mapping[str, Any]) -> GenerationConfig:
         """Check every parameter and fail with its name, so a typo in YAML is caught early."""
         if not isinstance(params, Mapping):
-            raise ValueError(
+            raise TypeError(
                 f"data_generation: parameters must be a mapping, got {type(params).__name__}"
             )
         known = {f.name for f in fields(cls)}
@@ -600,7 +600,7 @@ def generate_transactions(params: dict) -> pd.DataFrame:
     """
     config = GenerationConfig.from_params(params)
     rng = np.random.default_rng(config.seed)
-    n_frauds = int(round(config.fraud_rate * config.n_rows / 2))  # each: TRANSFER + CASH_OUT
+    n_frauds = round(config.fraud_rate * config.n_rows / 2)  # each: TRANSFER + CASH_OUT
 
     customers = make_customers(rng, config, config.n_rows - n_frauds)
     names = originator_names(rng, customers.counts.size + n_frauds)

@@ -11,7 +11,9 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 validate_transactions,
                 inputs=["raw_transactions@spark", "params:split"],
-                outputs=["parsed_transactions", "quarantined_transactions", "raw_validation_report"],
+                outputs=[
+                    "parsed_transactions", "quarantined_transactions", "raw_validation_report"
+                ],
                 name="validate_transactions",
             ),
             Node(
