@@ -193,9 +193,8 @@ class PachdServer:
 
     def modify_file_budget(self, chunks: int, nbytes: int, chunk: bytes) -> int | None:
         """None if ``chunk`` may be written, else how many of its bytes arrive first."""
-        after_chunks, after_bytes = (
-            self.fail_modify_file_after_chunks, self.fail_modify_file_after_bytes
-        )
+        after_chunks = self.fail_modify_file_after_chunks
+        after_bytes = self.fail_modify_file_after_bytes
         if after_chunks is not None and chunks >= after_chunks:
             return 0
         if after_bytes is not None and nbytes + len(chunk) > after_bytes:

@@ -52,10 +52,7 @@ def run_provenance(run_id: str, client: MlflowClient | None = None) -> dict[str,
         "parameters": dict(sorted(run.data.params.items())),
         "metrics": {k: v for k, v in sorted(run.data.metrics.items()) if "." not in k},
         "models": [
-            {"name": v.name, "version": v.version,
-             "coordinate": (
-                 client.get_model_version(v.name, v.version).tags or {}
-             ).get("coordinate")}
+            {"name": v.name, "version": v.version, "coordinate": (v.tags or {}).get("coordinate")}
             for v in versions
         ],
         "error": tags.get("error"),
