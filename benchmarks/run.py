@@ -4,8 +4,9 @@ For each size (fractions of ``--rows``, default 1/4, 1/2 and the full 6,362,620 
 
 1. the project's generator writes the CSV once, cached in ``benchmarks/.cache/data``;
 2. ``kedro run`` of the training pipeline in a scratch project with tracking on (MLflow
-   SQLite store and artifacts inside the scratch project): time of every node and hook,
-   rows per second, peak memory of Python and of the JVM;
+   SQLite store and artifacts inside the scratch project, where a first run, kept apart,
+   registered a champion that every measured run re-scores, as a user's runs do): time of
+   every node and hook, rows per second, peak memory of Python and of the JVM;
 3. ``kedro run`` again, right after, with MLflow tracking and provenance off: their overhead;
 4. DuckDB computes the same aggregation from the same shards (checked equal);
 5. the naive Spark baseline: read the CSV, group by customer, fit a decision tree.
@@ -42,6 +43,7 @@ from benchmarks.project import (
     clean_outputs,
     evaluation_metrics,
     new_store,
+    registry_decision,
     scratch_project,
 )
 from benchmarks.report import derive, markdown
@@ -61,8 +63,7 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
     csv_folder, generation = cached_csv(cache, n_rows)
     print(f"[{n_rows:,} rows] data: {generation}", flush=True)
     project = scratch_project(cache / "scratch" / f"rows_{n_rows}", csv_folder, args.spark)
-    result: dict[str, Any] = {"rows": n_rows, "csv": str(csv_folder), "generation": generation,
-                              "store_init_seconds": []}
+    result: dict[str, Any] = {"rows": n_rows, "csv": str(csv_folder), "generation": generation}
 
     def step(name: str, module: str, step_args: list[str], required: bool = False
              ) -> dict[str, Any] | None:
@@ -81,14 +82,21 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
         print(f"[{n_rows:,} rows] {name}: {measured.get('process_seconds')} s", flush=True)
         return measured
 
+    # A user's store holds a champion after their first run, and each later run re-scores
+    # it before the aliases move: a first tracked run in a new store registers one, kept
+    # apart, so that every measured tracked run does that work too.
+    clean_outputs(project)
+    result["store_init_seconds"] = new_store(project)
+    result["first_run"] = step("pipeline_first", "benchmarks.kedro_run",
+                               ["--project", str(project)], required=True)
     tracked, untracked = [], []
     for attempt in range(1, args.repeat + 1):
         suffix = f"_{attempt}" if args.repeat > 1 else ""
         clean_outputs(project)
-        result["store_init_seconds"].append(new_store(project))
         run = step(f"pipeline{suffix}", "benchmarks.kedro_run", ["--project", str(project)],
                    required=True)
-        run.update(repetition=attempt, evaluation=evaluation_metrics(project))
+        run.update(repetition=attempt, evaluation=evaluation_metrics(project),
+                   registry=registry_decision(project))
         tracked.append(run)
         if "untracked" not in args.skip:
             # Right after the tracked run, so the two meet the nearest machine conditions; its

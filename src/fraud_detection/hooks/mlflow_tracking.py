@@ -27,11 +27,7 @@ from pyspark.sql import DataFrame
 
 import fraud_detection
 from fraud_detection.datasets.mlflow_model import RegisteredModel
-from fraud_detection.pipelines.train.evaluation import (
-    as_arrays,
-    fraud_probabilities,
-    ranking_metrics,
-)
+from fraud_detection.tracking.champion import ChampionScorer
 from fraud_detection.tracking.config import MlflowSettings, export_credentials, redact
 from fraud_detection.tracking.git import git_info
 from fraud_detection.tracking.model_logging import (
@@ -102,6 +98,8 @@ class MlflowTrackingHook:
         self._catalog = None
         self._example_rows: DataFrame | None = None
         self._model_log: Future | None = None
+        self._registers = False  # this run evaluates, logs and registers a model
+        self._champion: ChampionScorer | None = None
 
     # --- configuration --------------------------------------------------------------------
     @hook_impl
@@ -127,6 +125,8 @@ class MlflowTrackingHook:
         settings, self._catalog = self.settings, catalog
         warm_up = None
         if settings is not None and settings.enabled:
+            self._registers = bool(settings.log.get("model") and settings.log.get("register")
+                                   and settings.role("metrics") in pipeline.all_outputs())
             check_reachable(settings.tracking_uri, settings.connect_timeout)
             settings.activate()
             warm_up = threading.Thread(target=_load_store, args=(settings,), daemon=True)
@@ -199,6 +199,9 @@ class MlflowTrackingHook:
             if (error := self._model_log.exception()) is not None:
                 logger.warning("logging the model failed: %s", error)
             self._model_log = None
+        if self._champion is not None:  # nor leave its scoring to a stopping Spark
+            self._champion.wait()
+            self._champion = None
         self._example_rows = None
         if self.active and self._owns_run:
             mlflow.end_run(status=status)
@@ -210,6 +213,10 @@ class MlflowTrackingHook:
         if not self.active:
             return
         roles = self.settings.roles
+        if (rows := outputs.get(roles.get("evaluation_data"))) is not None and self._registers:
+            # The champion is scored on the evaluation rows while the new model trains.
+            self._champion = ChampionScorer(self.settings.registered_model_name, rows,
+                                            self.settings.champion["metric"]).start()
         if outputs.get(roles.get("model")) is not None and self.settings.log.get("model"):
             # The input example is training rows; the model is logged once Kedro saved it.
             self._example_rows = next((v for v in inputs.values() if isinstance(v, DataFrame)),
@@ -269,18 +276,16 @@ class MlflowTrackingHook:
         if not self.settings.log.get("register"):
             return
         settings, metric = self.settings, self.settings.champion["metric"]
-
-        def score_champion(version: str) -> float:
-            model_uri = f"models:/{settings.registered_model_name}/{version}"
-            champion = mlflow.spark.load_model(model_uri)
-            return ranking_metrics(*as_arrays(fraud_probabilities(champion, evaluation)))[metric]
-
+        # Scored since the evaluation rows existed; else (the run started later) now.
+        champion = self._champion or ChampionScorer(settings.registered_model_name,
+                                                    evaluation, metric)
+        self._champion = None
         promotion = register_and_promote(
             MlflowClient(), settings.registered_model_name, info.model_uri, self._run_id,
             release=self._params["train"]["release"], metric=metric,
             new_score=float(metrics[metric]),
             min_improvement=float(settings.champion["min_improvement"]),
-            score_champion=score_champion,
+            score_champion=champion.score,
             tags={
                 "kedro_run_id": mlflow.get_run(self._run_id).data.tags.get("kedro.run_id", ""),
                 "threshold": str(metrics.get("threshold", "")),

@@ -7,7 +7,7 @@ scored model uses the same libraries, and MLflow does not spend seconds inferrin
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from importlib.metadata import version
 
 import mlflow
@@ -16,6 +16,8 @@ from mlflow.models import Model, ModelSignature, infer_signature
 from pyspark.ml import PipelineModel
 from pyspark.ml.feature import StringIndexerModel, VectorAssembler
 from pyspark.sql import DataFrame, SparkSession
+
+from fraud_detection.tracking.background import in_background
 
 PINNED = ("pyspark", "mlflow", "pandas", "numpy", "pyarrow")
 
@@ -112,11 +114,7 @@ def log_spark_model_in_background(run_id: str, model: PipelineModel, rows: DataF
     Writing the model's files and its metadata takes seconds that the run can spend
     evaluating meanwhile.
     """
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-model-log")
-    try:
-        return executor.submit(_log_to_run, run_id, model, rows, saved_uri)
-    finally:
-        executor.shutdown(wait=False)
+    return in_background("mlflow-model-log", _log_to_run, run_id, model, rows, saved_uri)
 
 
 def _log_to_run(run_id: str, model: PipelineModel, rows: DataFrame, saved_uri: str | None):
