@@ -215,8 +215,7 @@ class MlflowTrackingHook:
         roles = self.settings.roles
         if (rows := outputs.get(roles.get("evaluation_data"))) is not None and self._registers:
             # The champion is scored on the evaluation rows while the new model trains.
-            self._champion = ChampionScorer(self.settings.registered_model_name, rows,
-                                            self.settings.champion["metric"]).start()
+            self._champion = self._champion_scorer(rows).start()
         if outputs.get(roles.get("model")) is not None and self.settings.log.get("model"):
             # The input example is training rows; the model is logged once Kedro saved it.
             self._example_rows = next((v for v in inputs.values() if isinstance(v, DataFrame)),
@@ -277,9 +276,7 @@ class MlflowTrackingHook:
             return
         settings, metric = self.settings, self.settings.champion["metric"]
         # Scored since the evaluation rows existed; else (the run started later) now.
-        champion = self._champion or ChampionScorer(settings.registered_model_name,
-                                                    evaluation, metric)
-        self._champion = None
+        champion, self._champion = self._champion or self._champion_scorer(evaluation), None
         promotion = register_and_promote(
             MlflowClient(), settings.registered_model_name, info.model_uri, self._run_id,
             release=self._params["train"]["release"], metric=metric,
@@ -301,6 +298,10 @@ class MlflowTrackingHook:
             "registry.reason": promotion.reason,
         })
         mlflow.log_dict(promotion.as_dict(), "registry/promotion.json")
+
+    def _champion_scorer(self, rows: DataFrame) -> ChampionScorer:
+        settings = self.settings
+        return ChampionScorer(settings.registered_model_name, rows, settings.champion["metric"])
 
     def _data_version_tags(self) -> dict[str, str]:
         """``data.<dataset>`` = version for every dataset version recorded on the run."""
