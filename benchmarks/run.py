@@ -5,14 +5,16 @@ For each size (fractions of ``--rows``, default 1/4, 1/2 and the full 6,362,620 
 1. the project's generator writes the CSV once, cached in ``benchmarks/.cache/data``;
 2. ``kedro run`` of the training pipeline in a scratch project with tracking on (MLflow
    SQLite store and artifacts inside the scratch project, where a first run, kept apart,
-   registered a champion that every measured run re-scores, as a user's runs do): time of
-   every node and hook, rows per second, peak memory of Python and of the JVM;
-3. ``kedro run`` again, right after, with MLflow tracking and provenance off: their overhead;
+   registered a champion that every measured run is compared with, as a user's runs are):
+   time of every node and hook, rows per second, peak memory of Python and of the JVM;
+3. ``kedro run`` again, right before or after, with MLflow tracking and provenance off:
+   their overhead;
 4. DuckDB computes the same aggregation from the same shards (checked equal);
 5. the naive Spark baseline: read the CSV, group by customer, fit a decision tree.
 
 Every step is a fresh process. With ``--repeat N``, steps 2 and 3 run N times per size
-(alternating) and the median run is reported. Results: ``benchmarks/results/<name>.json``
+(in pairs, tracked first in odd repetitions, untracked first in even ones) and the median
+run is reported. Results: ``benchmarks/results/<name>.json``
 and ``.md``.
 
     python -m benchmarks.run --repeat 3                        # what make bench runs
@@ -90,21 +92,29 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
     result["first_run"] = step("pipeline_first", "benchmarks.kedro_run",
                                ["--project", str(project)], required=True)
     tracked, untracked = [], []
-    for attempt in range(1, args.repeat + 1):
-        suffix = f"_{attempt}" if args.repeat > 1 else ""
-        clean_outputs(project)
+
+    def run_tracked(attempt: int, suffix: str) -> None:
         run = step(f"pipeline{suffix}", "benchmarks.kedro_run", ["--project", str(project)],
                    required=True)
         run.update(repetition=attempt, evaluation=evaluation_metrics(project),
                    registry=registry_decision(project))
         tracked.append(run)
-        if "untracked" not in args.skip:
-            # Right after the tracked run, so the two meet the nearest machine conditions; its
-            # outputs (the same shards and table, untracked) are what DuckDB reads next.
+
+    def run_untracked(attempt: int, suffix: str) -> None:
+        if plain := step(f"pipeline_untracked{suffix}", "benchmarks.kedro_run", [
+                "--project", str(project), "--env", UNTRACKED, "--no-tracking"]):
+            untracked.append({**plain, "repetition": attempt})
+
+    for attempt in range(1, args.repeat + 1):
+        suffix = f"_{attempt}" if args.repeat > 1 else ""
+        # The tracked and the untracked run of a repetition follow each other, to meet the
+        # nearest machine conditions, tracked first in odd repetitions and second in even
+        # ones, so a machine speeding up or slowing down during the benchmark does not
+        # count as tracking overhead. DuckDB reads the last run's shards and table.
+        pair = [run_tracked] + ([] if "untracked" in args.skip else [run_untracked])
+        for run in pair if attempt % 2 else reversed(pair):
             clean_outputs(project)
-            if plain := step(f"pipeline_untracked{suffix}", "benchmarks.kedro_run", [
-                    "--project", str(project), "--env", UNTRACKED, "--no-tracking"]):
-                untracked.append({**plain, "repetition": attempt})
+            run(attempt, suffix)
     # The median run (the lower one of an even count) stands for the size; all are kept.
     result["pipeline"], result["pipeline_runs"] = median_run(tracked), tracked
     if untracked:
@@ -163,7 +173,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fractions", default="0.25,0.5,1.0",
                         help="sizes to run, as fractions of --rows (comma-separated)")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="runs of the pipeline (tracked, then untracked) per size; the "
+                        help="pairs of a tracked and an untracked pipeline run per size; the "
                              "median one is reported, every run is kept (default: 1)")
     parser.add_argument("--skip", default="",
                         help=f"comma-separated steps to leave out: {', '.join(STEPS)}")

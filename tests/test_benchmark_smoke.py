@@ -51,8 +51,8 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
     assert cpu["total"] == pipeline["cpu_seconds"]
     assert cpu["jvm"] > 0 and cpu["python"] > 0
     assert cpu["jvm"] + cpu["python"] <= cpu["total"] + 0.1  # each rounded to 0.1 s
-    # DuckDB's translation of the aggregate stage, reading the shards the untracked run
-    # wrote right after the tracked one, gives the same table as Spark.
+    # DuckDB's translation of the aggregate stage, reading the shards the last pipeline run
+    # wrote (the tracked one of the second repetition), gives the same table as Spark.
     assert size["duckdb"]["check"]["matches_spark"], size["duckdb"]["check"]
     summary = results["summary"]
     assert {"sizes", "scaling", "targets"} <= set(summary)
@@ -63,14 +63,16 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
     assert {"stage_seconds", "stage_rows_per_second", "tracking_hook_seconds",
             "aggregate_over_duckdb"} <= set(row)
     assert (row["jit_seconds"], row["gc_seconds"]) == (jvm["jit_seconds"], jvm["gc_seconds"])
-    # Two repetitions, each a tracked run and then an untracked one; the lower of the two
-    # tracked runs stands for the size, and both are kept.
+    # Two repetitions, each a pair of a tracked and an untracked run (the tracked one first,
+    # then second); the lower of the two tracked runs stands for the size, both are kept.
     assert [run["repetition"] for run in size["pipeline_runs"]] == [1, 2]
     assert [run["repetition"] for run in size["pipeline_untracked_runs"]] == [1, 2]
     assert size["store_init_seconds"] > 0
-    # A first run registered the champion that each measured tracked run re-scored.
+    # A first run registered the champion that each measured tracked run was compared with,
+    # on the same rows: by the score recorded at its registration.
     assert size["first_run"]["process_seconds"] > 0
     assert all("champion v1" in run["registry"]["registry.reason"]
+               and run["registry"]["registry.champion_score"] == "recorded"
                for run in size["pipeline_runs"])
     assert pipeline["process_seconds"] == min(r["process_seconds"] for r in size["pipeline_runs"])
     assert row["pipeline_runs_seconds"] == sorted(

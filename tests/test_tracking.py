@@ -19,14 +19,17 @@ from mlflow import MlflowClient
 from mlflow.models.utils import load_serving_example
 
 from fraud_detection.hooks.mlflow_tracking import TrackingUnavailableError
+from fraud_detection.pipelines.train.evaluation import rows_fingerprint
+from fraud_detection.pipelines.train.nodes import split_train_test
 from fraud_detection.provenance import (
     data_provenance,
     model_provenance,
     run_provenance,
     stored_record,
 )
+from fraud_detection.tracking.champion import RECORDED, TAG, score_version
 from tests.kedro_project import run_kedro, scratch_project, versions
-from tests.registry import saved_model_files
+from tests.registry import mlflow_uris, saved_model_files, train_params
 
 pytestmark = pytest.mark.integration
 
@@ -154,6 +157,30 @@ def test_registry_versions_coordinates_and_aliases(tracked):
         f"{client.get_run(runs[2].info.run_id).info.artifact_uri}/registry/promotion.json")
     assert promotion["champion_before"] == "2" and promotion["promoted"] is False
     assert promotion["champion_score"] > promotion["new_score"]
+
+
+def test_a_champion_evaluated_on_the_same_rows_keeps_its_recorded_score(
+    tracked, spark, mlflow_server
+):
+    project, client, runs = tracked
+    tags = [client.get_model_version(MODEL, str(n)).tags for n in (1, 2, 3)]
+    # The same data, split and features each time: one fingerprint, so runs 2 and 3 took
+    # their champion's score from its registration instead of re-scoring it.
+    assert len({t[TAG] for t in tags}) == 1
+    decisions = [client.get_run(r.info.run_id).data.tags for r in runs]
+    assert "registry.champion_score" not in decisions[0]  # no champion yet
+    assert [t["registry.champion_score"] for t in decisions[1:]] == [RECORDED, RECORDED]
+    # ... which is what re-scoring version 2 on run 3's test rows gives.
+    version = decisions[2]["kedro.input.model_input_table"]
+    table = spark.read.parquet(str(project / "data/04_feature/model_input_table.parquet" /
+                                   version / "model_input_table.parquet"))
+    test_rows = split_train_test(table, train_params())[1]
+    assert rows_fingerprint(test_rows) == tags[0][TAG]
+    with mlflow_uris(mlflow_server.url):
+        rescored = score_version(MODEL, "2", test_rows, "auprc")
+    promotion = mlflow.artifacts.load_dict(
+        f"{client.get_run(runs[2].info.run_id).info.artifact_uri}/registry/promotion.json")
+    assert rescored == float(tags[1]["metric.auprc"]) == promotion["champion_score"]
 
 
 def test_provenance_of_a_run_and_of_a_model(tracked):

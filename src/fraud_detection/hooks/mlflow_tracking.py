@@ -8,6 +8,7 @@ second run, no rename, no experiment switch. Configuration: ``conf/<env>/mlflow.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -27,6 +28,8 @@ from pyspark.sql import DataFrame
 
 import fraud_detection
 from fraud_detection.datasets.mlflow_model import RegisteredModel
+from fraud_detection.hooks.provenance import base_name
+from fraud_detection.tracking.champion import TAG as FINGERPRINT_TAG
 from fraud_detection.tracking.champion import ChampionScorer
 from fraud_detection.tracking.config import MlflowSettings, export_credentials, redact
 from fraud_detection.tracking.git import git_info
@@ -100,6 +103,7 @@ class MlflowTrackingHook:
         self._model_log: Future | None = None
         self._registers = False  # this run evaluates, logs and registers a model
         self._champion: ChampionScorer | None = None
+        self._free_inputs: set[str] = set()  # datasets the run reads and no node writes
 
     # --- configuration --------------------------------------------------------------------
     @hook_impl
@@ -127,6 +131,8 @@ class MlflowTrackingHook:
         if settings is not None and settings.enabled:
             self._registers = bool(settings.log.get("model") and settings.log.get("register")
                                    and settings.role("metrics") in pipeline.all_outputs())
+            self._free_inputs = {base_name(name) for name in pipeline.inputs()
+                                 if name != "parameters" and not name.startswith("params:")}
             check_reachable(settings.tracking_uri, settings.connect_timeout)
             settings.activate()
             warm_up = threading.Thread(target=_load_store, args=(settings,), daemon=True)
@@ -215,7 +221,7 @@ class MlflowTrackingHook:
         roles = self.settings.roles
         if (rows := outputs.get(roles.get("evaluation_data"))) is not None and self._registers:
             # The champion is scored on the evaluation rows while the new model trains.
-            self._champion = self._champion_scorer(rows).start()
+            self._champion = self._champion_scorer(rows).start(self._input_versions())
         if outputs.get(roles.get("model")) is not None and self.settings.log.get("model"):
             # The input example is training rows; the model is logged once Kedro saved it.
             self._example_rows = next((v for v in inputs.values() if isinstance(v, DataFrame)),
@@ -275,33 +281,44 @@ class MlflowTrackingHook:
         if not self.settings.log.get("register"):
             return
         settings, metric = self.settings, self.settings.champion["metric"]
-        # Scored since the evaluation rows existed; else (the run started later) now.
+        # Found since the evaluation rows existed; else (the run started later) now.
         champion, self._champion = self._champion or self._champion_scorer(evaluation), None
+        rows_fingerprint = metrics.get("test_rows_fingerprint")
         promotion = register_and_promote(
             MlflowClient(), settings.registered_model_name, info.model_uri, self._run_id,
             release=self._params["train"]["release"], metric=metric,
             new_score=float(metrics[metric]),
             min_improvement=float(settings.champion["min_improvement"]),
-            score_champion=champion.score,
+            score_champion=functools.partial(champion.score, rows_fingerprint=rows_fingerprint),
             tags={
                 "kedro_run_id": mlflow.get_run(self._run_id).data.tags.get("kedro.run_id", ""),
                 "threshold": str(metrics.get("threshold", "")),
                 **{f"metric.{k}": str(v) for k, v in metrics.items() if _is_number(v)},
+                **({FINGERPRINT_TAG: rows_fingerprint} if rows_fingerprint else {}),
                 **self._data_version_tags(),
             },
         )
+        how = champion.how.get(promotion.champion_before or "")
         mlflow.set_tags({
             "registry.model": settings.registered_model_name,
             "registry.version": promotion.version,
             "registry.coordinate": promotion.coordinate,
             "registry.decision": "champion" if promotion.promoted else "challenger",
             "registry.reason": promotion.reason,
+            **({"registry.champion_score": how} if how else {}),
         })
         mlflow.log_dict(promotion.as_dict(), "registry/promotion.json")
 
     def _champion_scorer(self, rows: DataFrame) -> ChampionScorer:
         settings = self.settings
         return ChampionScorer(settings.registered_model_name, rows, settings.champion["metric"])
+
+    def _input_versions(self) -> dict[str, str]:
+        """``data.<dataset>`` = version for the run's inputs no node produces (the raw data),
+        as a registered version's tags name them."""
+        tags = mlflow.get_run(self._run_id).data.tags
+        return {f"data.{name}": tags[f"kedro.input.{name}"] for name in self._free_inputs
+                if f"kedro.input.{name}" in tags}
 
     def _data_version_tags(self) -> dict[str, str]:
         """``data.<dataset>`` = version for every dataset version recorded on the run."""

@@ -24,16 +24,26 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
+from .fingerprint import fingerprint, row_hash
 from .nodes import feature_names
 
+_ROW_HASH = "rowHash"
 
-def fraud_probabilities(model: PipelineModel, rows: DataFrame) -> pd.DataFrame:
-    """``label``, ``probability`` (of fraud) and ``count``: how many rows have both."""
-    scored = model.transform(rows).select(
+
+def fraud_probabilities(
+    model: PipelineModel, rows: DataFrame, fingerprinted: bool = False
+) -> pd.DataFrame:
+    """``label``, ``probability`` (of fraud) and ``count``: how many rows have both; with
+    ``fingerprinted``, also ``row_hashes``: the sum of those rows' :func:`row_hash`."""
+    hashes = {_ROW_HASH: row_hash(rows)} if fingerprinted else {}
+    scored = model.transform(rows.withColumns(hashes)).select(
         F.col("label").cast("int").alias("label"),
         vector_to_array("probability")[1].alias("probability"),
+        *hashes,
     )
-    counts = scored.groupBy("label", "probability").count().toPandas()
+    counts = scored.groupBy("label", "probability").agg(
+        F.count(F.lit(1)).alias("count"), *(F.sum(name).alias("row_hashes") for name in hashes)
+    ).toPandas()
     return counts.sort_values(["probability", "label"], ignore_index=True)
 
 
@@ -89,16 +99,30 @@ def ranking_metrics(
     }
 
 
+# What a score depends on besides the model and the rows: part of the rows' fingerprint.
+SCORING = (fraud_probabilities, as_arrays, ranking_metrics)
+
+
+def rows_fingerprint(rows: DataFrame, scores: pd.DataFrame | None = None) -> str:
+    """The fingerprint of ``rows`` (:mod:`.fingerprint`), from the ``row_hashes`` of their
+    fingerprinted ``scores``, or in a pass of its own."""
+    if scores is not None:
+        return fingerprint(rows, int(scores["count"].sum()), scores["row_hashes"], SCORING)
+    count, total = rows.agg(F.count(F.lit(1)), F.sum(row_hash(rows))).first()
+    return fingerprint(rows, count, [total], SCORING)
+
+
 def evaluate_model(
     model: PipelineModel, train: DataFrame, test: DataFrame, params: dict[str, Any]
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Metrics of the model on the test rows, threshold chosen on the training rows.
 
-    Also returns the test rows' score counts (``label``, ``probability``, ``count``), for the
-    evaluation plots.
+    ``test_rows_fingerprint`` identifies the test rows and the scoring code (hashed in the
+    pass that scores them). Also returns the test rows' score counts (``label``,
+    ``probability``, ``count``), for the evaluation plots.
     """
     train_labels, train_scores, train_counts = as_arrays(fraud_probabilities(model, train))
-    test_scores = fraud_probabilities(model, test)
+    test_scores = fraud_probabilities(model, test, fingerprinted=True)
     labels, scores, counts = as_arrays(test_scores)
     threshold = best_f1_threshold(train_labels, train_scores, train_counts)
     importances = model.stages[-1].featureImportances.toArray()
@@ -111,6 +135,7 @@ def evaluate_model(
         "test_rows": int(counts.sum()),
         "test_frauds": int(counts[labels == 1].sum()),
         "split_method": params["split"]["method"],
+        "test_rows_fingerprint": rows_fingerprint(test, test_scores),
         "feature_importances": dict(zip(feature_names(model), map(float, importances))),
     }
-    return metrics, test_scores
+    return metrics, test_scores.drop(columns="row_hashes")
