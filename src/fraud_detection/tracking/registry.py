@@ -2,7 +2,8 @@
 
 Every training run registers a new version (never overwriting one). ``challenger`` always
 moves to it; ``champion`` moves only when the new version beats the current champion on the
-*same* evaluation data, re-scored here, by more than a configured margin.
+*same* evaluation data (its score found by ``tracking.champion``) by more than a configured
+margin.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def register_and_promote(
 ) -> Promotion:
     """Register ``model_uri`` as a new version of ``name``, tag it, and move the aliases.
 
-    ``score_champion(version)`` re-scores a registered version on this run's evaluation
+    ``score_champion(version)`` gives a registered version's score on this run's evaluation
     data; it is called only when a champion exists.
     """
     champion = current_champion(client, name)
