@@ -84,9 +84,9 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
         print(f"[{n_rows:,} rows] {name}: {measured.get('process_seconds')} s", flush=True)
         return measured
 
-    # A user's store holds a champion after their first run, and each later run re-scores
-    # it before the aliases move: a first tracked run in a new store registers one, kept
-    # apart, so that every measured tracked run does that work too.
+    # A user's store holds a champion after their first run, and each later run compares
+    # the new model with it before the aliases move: a first tracked run in a new store
+    # registers one, kept apart, so that every measured tracked run does that work too.
     clean_outputs(project)
     result["store_init_seconds"] = new_store(project)
     result["first_run"] = step("pipeline_first", "benchmarks.kedro_run",

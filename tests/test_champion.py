@@ -14,7 +14,12 @@ from fraud_detection.pipelines.train.evaluation import (
     rows_fingerprint,
 )
 from fraud_detection.pipelines.train.nodes import fit_model, split_train_test
-from fraud_detection.tracking.champion import RECORDED, SCORED, TAG, ChampionScorer
+from fraud_detection.tracking.champion import (
+    FINGERPRINT_TAG,
+    RECORDED,
+    SCORED,
+    ChampionScorer,
+)
 from fraud_detection.tracking.registry import CHAMPION
 from tests.registry import (
     fit_small_model,
@@ -67,7 +72,8 @@ def test_the_recorded_score_stands_in_only_for_the_same_fingerprint(spark, mlflo
     with mlflow_uris(mlflow_server.url):
         client = MlflowClient()
         # Tagged as a training run tags it, with a score that re-scoring would not give.
-        for key, value in {TAG: rows_fingerprint(rows), "metric.auprc": "0.25", **inputs}.items():
+        recorded = {FINGERPRINT_TAG: rows_fingerprint(rows), "metric.auprc": "0.25", **inputs}
+        for key, value in recorded.items():
             client.set_model_version_tag(name, version, key, value)
         same = ChampionScorer(name, rows, "auprc").start(inputs)
         same.wait()

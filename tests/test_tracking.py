@@ -27,7 +27,7 @@ from fraud_detection.provenance import (
     run_provenance,
     stored_record,
 )
-from fraud_detection.tracking.champion import RECORDED, TAG, score_version
+from fraud_detection.tracking.champion import FINGERPRINT_TAG, RECORDED, score_version
 from tests.kedro_project import run_kedro, scratch_project, versions
 from tests.registry import mlflow_uris, saved_model_files, train_params
 
@@ -166,7 +166,7 @@ def test_a_champion_evaluated_on_the_same_rows_keeps_its_recorded_score(
     tags = [client.get_model_version(MODEL, str(n)).tags for n in (1, 2, 3)]
     # The same data, split and features each time: one fingerprint, so runs 2 and 3 took
     # their champion's score from its registration instead of re-scoring it.
-    assert len({t[TAG] for t in tags}) == 1
+    assert len({t[FINGERPRINT_TAG] for t in tags}) == 1
     decisions = [client.get_run(r.info.run_id).data.tags for r in runs]
     assert "registry.champion_score" not in decisions[0]  # no champion yet
     assert [t["registry.champion_score"] for t in decisions[1:]] == [RECORDED, RECORDED]
@@ -175,7 +175,7 @@ def test_a_champion_evaluated_on_the_same_rows_keeps_its_recorded_score(
     table = spark.read.parquet(str(project / "data/04_feature/model_input_table.parquet" /
                                    version / "model_input_table.parquet"))
     test_rows = split_train_test(table, train_params())[1]
-    assert rows_fingerprint(test_rows) == tags[0][TAG]
+    assert rows_fingerprint(test_rows) == tags[0][FINGERPRINT_TAG]
     with mlflow_uris(mlflow_server.url):
         rescored = score_version(MODEL, "2", test_rows, "auprc")
     promotion = mlflow.artifacts.load_dict(

@@ -29,8 +29,7 @@ from pyspark.sql import DataFrame
 import fraud_detection
 from fraud_detection.datasets.mlflow_model import RegisteredModel
 from fraud_detection.hooks.provenance import base_name
-from fraud_detection.tracking.champion import TAG as FINGERPRINT_TAG
-from fraud_detection.tracking.champion import ChampionScorer
+from fraud_detection.tracking.champion import FINGERPRINT_TAG, ChampionScorer
 from fraud_detection.tracking.config import MlflowSettings, export_credentials, redact
 from fraud_detection.tracking.git import git_info
 from fraud_detection.tracking.model_logging import (
@@ -220,7 +219,8 @@ class MlflowTrackingHook:
             return
         roles = self.settings.roles
         if (rows := outputs.get(roles.get("evaluation_data"))) is not None and self._registers:
-            # The champion is scored on the evaluation rows while the new model trains.
+            # The champion's score on the evaluation rows is looked for (and, when it was
+            # trained on other inputs, re-scored) while the new model trains.
             self._champion = self._champion_scorer(rows).start(self._input_versions())
         if outputs.get(roles.get("model")) is not None and self.settings.log.get("model"):
             # The input example is training rows; the model is logged once Kedro saved it.
@@ -316,9 +316,8 @@ class MlflowTrackingHook:
     def _input_versions(self) -> dict[str, str]:
         """``data.<dataset>`` = version for the run's inputs no node produces (the raw data),
         as a registered version's tags name them."""
-        tags = mlflow.get_run(self._run_id).data.tags
-        return {f"data.{name}": tags[f"kedro.input.{name}"] for name in self._free_inputs
-                if f"kedro.input.{name}" in tags}
+        return {key: value for key, value in self._data_version_tags().items()
+                if key.removeprefix("data.") in self._free_inputs}
 
     def _data_version_tags(self) -> dict[str, str]:
         """``data.<dataset>`` = version for every dataset version recorded on the run."""

@@ -34,7 +34,8 @@ from fraud_detection.pipelines.train.evaluation import (
 from fraud_detection.tracking.background import in_background
 from fraud_detection.tracking.registry import current_champion
 
-TAG = "evaluation.fingerprint"  # a version's test_rows_fingerprint, beside its metric.* tags
+# A version's test_rows_fingerprint, beside its metric.* tags.
+FINGERPRINT_TAG = "evaluation.fingerprint"
 RECORDED, SCORED = "recorded", "re-scored"
 
 
@@ -80,7 +81,8 @@ class ChampionScorer:
                 return early
         tags = MlflowClient().get_model_version(self._name, version).tags
         recorded = tags.get(f"metric.{self._metric}")
-        if rows_fingerprint and recorded is not None and tags.get(TAG) == rows_fingerprint:
+        same_rows = rows_fingerprint and tags.get(FINGERPRINT_TAG) == rows_fingerprint
+        if same_rows and recorded is not None:
             self.how[version] = RECORDED
             return float(recorded)
         return self._scored(version)
