@@ -61,7 +61,6 @@ def test_the_early_score_is_used_only_for_the_champion_it_scored(spark, mlflow_s
         assert early.score(str(second), None) == _auprc(noise, rows)
 
 
-
 def test_the_recorded_score_stands_in_only_for_the_same_fingerprint(spark, mlflow_server):
     model, table = fit_small_model(spark)
     name = f"{NAME}-recorded"

@@ -28,7 +28,7 @@ from pyspark.sql import DataFrame
 
 import fraud_detection
 from fraud_detection.datasets.mlflow_model import RegisteredModel
-from fraud_detection.hooks.provenance import base_name
+from fraud_detection.hooks.provenance import base_name, is_parameters
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, ChampionScorer
 from fraud_detection.tracking.config import MlflowSettings, export_credentials, redact
 from fraud_detection.tracking.git import git_info
@@ -131,7 +131,7 @@ class MlflowTrackingHook:
             self._registers = bool(settings.log.get("model") and settings.log.get("register")
                                    and settings.role("metrics") in pipeline.all_outputs())
             self._free_inputs = {base_name(name) for name in pipeline.inputs()
-                                 if name != "parameters" and not name.startswith("params:")}
+                                 if not is_parameters(name)}
             check_reachable(settings.tracking_uri, settings.connect_timeout)
             settings.activate()
             warm_up = threading.Thread(target=_load_store, args=(settings,), daemon=True)

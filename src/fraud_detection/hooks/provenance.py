@@ -112,7 +112,7 @@ class ProvenanceHook:
         self._write_records(status)
 
     def _dataset(self, name: str):
-        if self._catalog is None or name.startswith("params:") or name == "parameters":
+        if self._catalog is None or is_parameters(name):
             return None
         try:
             return self._catalog.get(name)
@@ -194,6 +194,11 @@ class ProvenanceHook:
                 "inputs": {n: v.as_dict() for n, v in self.inputs.items()},
             }
             (folder / RECORD).write_text(json.dumps(record, indent=2, default=str))
+
+
+def is_parameters(dataset_name: str) -> bool:
+    """``parameters`` and ``params:<key>``: Kedro's parameter inputs, not data."""
+    return dataset_name == "parameters" or dataset_name.startswith("params:")
 
 
 def base_name(dataset_name: str) -> str:
