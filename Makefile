@@ -52,7 +52,7 @@ data: check-java install
 	@if ls data/01_raw/*.csv >/dev/null 2>&1; then \
 	  echo "Using the CSV already in data/01_raw: $$(ls data/01_raw/*.csv | tr '\n' ' ')"; \
 	else \
-	  $(BIN)/kedro run --pipeline data_generation; \
+	  $(BIN)/kedro run --pipelines data_generation; \
 	fi
 
 run: check-java data

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import mlflow
 import pytest
 import yaml
+from mlflow.models import infer_signature
+from pyspark.sql import functions as F
 
-from fraud_detection.tracking.model_logging import log_spark_model, model_input_columns
+from fraud_detection.tracking.model_logging import (
+    log_spark_model,
+    mlflow_schema,
+    model_input_columns,
+    signature_and_example,
+)
 from tests.registry import fit_small_model, mlflow_uris, saved_model_files
 
 
@@ -60,3 +68,27 @@ def test_a_saved_model_that_is_gone_fails_the_logging(spark, mlflow_server, tmp_
         FileNotFoundError, match=r"the saved model .*missing does not exist"
     ):
         log_spark_model(model, table, saved_uri=str(tmp_path / "missing"))
+
+
+def test_the_signature_declares_the_spark_types_without_mlflow_s_warning(spark):
+    model, table = fit_small_model(spark)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        signature, _ = signature_and_example(model, table)
+    assert not [w for w in caught if "Inferred schema" in str(w.message)]
+    inputs = {spec.name: spec.type.name for spec in signature.inputs}
+    assert (inputs["type"], inputs["amount"], inputs["hourOfDay"]) == (
+        "string", "double", "integer"
+    )
+    assert inputs["custPriorTxnCount"] == "long"
+    # The same schema MLflow infers from the same Spark columns.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inferred = infer_signature(table.select(*model_input_columns(model)))
+    assert signature.inputs == inferred.inputs
+
+
+def test_a_column_the_signature_cannot_declare_is_named(spark):
+    df = spark.range(1).select(F.array(F.lit(1.0)).alias("amounts"))
+    with pytest.raises(TypeError, match=r"column 'amounts' has Spark type array<double>"):
+        mlflow_schema(df)

@@ -1,6 +1,6 @@
 """Entry point of the packaged project: ``python -m fraud_detection`` or ``fraud-detection``.
 
-Accepts everything ``kedro run`` accepts (``--pipeline``, ``--env``, ``--conf-source``,
+Accepts everything ``kedro run`` accepts (``--pipelines``, ``--env``, ``--conf-source``,
 ``--params``...), so a cluster job can run any pipeline from the wheel alone.
 """
 

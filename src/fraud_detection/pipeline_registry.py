@@ -10,7 +10,7 @@ TRAINING = ("split", "aggregate", "train")
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """``__default__`` is the training run; other pipelines run with ``--pipeline <name>``.
+    """``__default__`` is the training run; other pipelines run with ``--pipelines <name>``.
 
     Kedro loads only the pipelines a command asks for, so the default is composed only
     when its parts were loaded.

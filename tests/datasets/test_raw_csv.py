@@ -24,7 +24,7 @@ def test_no_csv_file_says_where_and_how_to_get_one(spark, tmp_path):
     with pytest.raises(DatasetError) as err:
         RawCsvDataset(filepath=str(tmp_path)).load()
     assert f"no file matching '*.csv' in {tmp_path}" in str(err.value)
-    assert "kedro run --pipeline data_generation" in str(err.value)
+    assert "kedro run --pipelines data_generation" in str(err.value)
 
 
 def test_empty_file_is_named(spark, tmp_path):

@@ -37,7 +37,7 @@ class RawCsvDataset(SparkDatasetV2):
         if not files:
             raise DatasetError(
                 f"raw transactions: no file matching '{self._pattern}' in {self._path}; put the "
-                "PaySim CSV there or generate one with 'kedro run --pipeline data_generation'"
+                "PaySim CSV there or generate one with 'kedro run --pipelines data_generation'"
             )
         empty = [path for path, size in files.items() if size == 0]
         if len(empty) == len(files):

@@ -12,10 +12,12 @@ from importlib.metadata import version
 
 import mlflow
 import mlflow.spark
-from mlflow.models import Model, ModelSignature, infer_signature
+from mlflow.models import Model, ModelSignature
+from mlflow.types import ColSpec, DataType, Schema
 from pyspark.ml import PipelineModel
 from pyspark.ml.feature import StringIndexerModel, VectorAssembler
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
 
 from fraud_detection.tracking.background import in_background
 
@@ -42,18 +44,49 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in PINNED]
 
 
+# MLflow's type of each Spark type a model input or output can have.
+_MLFLOW_TYPES = {
+    T.StringType: DataType.string,
+    T.DoubleType: DataType.double,
+    T.FloatType: DataType.float,
+    T.IntegerType: DataType.integer,
+    T.LongType: DataType.long,
+    T.BooleanType: DataType.boolean,
+}
+
+
+def mlflow_schema(df: DataFrame) -> Schema:
+    """``df``'s columns with their Spark types as MLflow types: declared, not inferred.
+
+    Integer columns stay integers. MLflow's inference would say the same, with a warning
+    that a missing integer fails the schema check at scoring time; here that is the point:
+    the pipeline never leaves a feature missing, and a request without one is refused by
+    the schema, as the feature assembler would refuse it.
+    """
+    specs = []
+    for field in df.schema.fields:
+        kind = _MLFLOW_TYPES.get(type(field.dataType))
+        if kind is None:
+            raise TypeError(
+                f"model signature: column '{field.name}' has Spark type "
+                f"{field.dataType.simpleString()}, which the signature cannot declare; "
+                f"cast it to one of {', '.join(t().simpleString() for t in _MLFLOW_TYPES)}"
+            )
+        specs.append(ColSpec(kind, field.name))
+    return Schema(specs)
+
+
 def signature_and_example(model: PipelineModel, rows: DataFrame, n: int = 5):
     """A signature (inputs and ``prediction`` output) and an input example from real rows.
 
-    The example is ``n`` rows of ``rows`` (one small Spark job). The output's type is the
-    model's own ``prediction`` column, from ``model.transform`` on no rows: Spark plans it
-    but scores nothing.
+    The signature's types are the Spark types of the input columns and of the model's own
+    ``prediction`` column, from ``model.transform`` on no rows: Spark plans it but scores
+    nothing. The example is ``n`` rows of ``rows`` (one small Spark job).
     """
-    columns = model_input_columns(model)
-    example = rows.select(*columns).limit(n).toPandas()
-    predictions = model.transform(rows.limit(0)).select("prediction").toPandas()["prediction"]
-    signature: ModelSignature = infer_signature(example, predictions)
-    return signature, example
+    inputs = rows.select(*model_input_columns(model))
+    outputs = model.transform(rows.limit(0)).select("prediction")
+    signature = ModelSignature(inputs=mlflow_schema(inputs), outputs=mlflow_schema(outputs))
+    return signature, inputs.limit(n).toPandas()
 
 
 def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",

@@ -125,7 +125,7 @@ def test_model_ref_parameter_must_match_the_loaded_model(model):
         check_model_ref(registered(model, alias=None), {"model_ref": 3})
 
 
-# --- the whole pipeline through `kedro run --pipeline score` -------------------------------
+# --- the whole pipeline through `kedro run --pipelines score` -------------------------------
 
 N_ROWS = 1500
 MODEL_NAME = "score-pipeline-test"  # not the default name: the hook's tests own that one

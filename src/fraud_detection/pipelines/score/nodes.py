@@ -68,7 +68,7 @@ def check_model_ref(registered: RegisteredModel, params: dict[str, Any]) -> None
     raise ValueError(
         f"score.model_ref is {ref!r} but the dataset 'scoring_model' loaded "
         f"{registered.source_uri} ({loaded}); pass the ref at run time with "
-        f"'kedro run --pipeline score --params score.model_ref={ref}', or set model_ref of "
+        f"'kedro run --pipelines score --params score.model_ref={ref}', or set model_ref of "
         "'scoring_model' in conf/local/catalog.yml"
     )
 
