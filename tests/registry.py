@@ -16,7 +16,6 @@ import mlflow
 import pandas as pd
 import pyspark
 import yaml
-from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
@@ -26,7 +25,7 @@ from fraud_detection.pipelines.aggregate.nodes import build_model_input_table
 from fraud_detection.pipelines.data_generation.nodes import generate_transactions
 from fraud_detection.pipelines.train.nodes import fit_model, split_train_test
 from fraud_detection.schema import RAW_COLUMNS
-from fraud_detection.tracking.model_logging import model_input_columns
+from fraud_detection.tracking.model_logging import model_input_columns, model_signature
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "base"
 GROUP_ARTIFACT = "com.example.fraud:paysim-decision-tree"
@@ -118,16 +117,14 @@ def register_version(
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     found = client.get_experiment_by_name(experiment)
     experiment_id = found.experiment_id if found else client.create_experiment(experiment)
-    prediction = model.transform(
-        SparkSession.getActiveSession().createDataFrame(example)
-    ).select("prediction").toPandas()["prediction"]
+    signature = model_signature(model, SparkSession.getActiveSession().createDataFrame(example))
     with mlflow_uris(uri), mlflow.start_run(experiment_id=experiment_id) as run:
         if threshold is not None:
             mlflow.log_metric("threshold", threshold)
         info = mlflow.spark.log_model(
             model,
             artifact_path="model",
-            signature=infer_signature(example, prediction),
+            signature=signature,
             input_example=example,
             pip_requirements=[f"pyspark=={pyspark.__version__}", f"mlflow=={mlflow.__version__}"],
             registered_model_name=name,

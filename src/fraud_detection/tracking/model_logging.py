@@ -76,17 +76,20 @@ def mlflow_schema(df: DataFrame) -> Schema:
     return Schema(specs)
 
 
-def signature_and_example(model: PipelineModel, rows: DataFrame, n: int = 5):
-    """A signature (inputs and ``prediction`` output) and an input example from real rows.
-
-    The signature's types are the Spark types of the input columns and of the model's own
-    ``prediction`` column, from ``model.transform`` on no rows: Spark plans it but scores
-    nothing. The example is ``n`` rows of ``rows`` (one small Spark job).
-    """
+def model_signature(model: PipelineModel, rows: DataFrame) -> ModelSignature:
+    """The columns of ``rows`` that ``model`` reads, and its own ``prediction`` column, with
+    their Spark types. The output's type comes from ``model.transform`` on no rows: Spark
+    plans it but scores nothing."""
     inputs = rows.select(*model_input_columns(model))
     outputs = model.transform(rows.limit(0)).select("prediction")
-    signature = ModelSignature(inputs=mlflow_schema(inputs), outputs=mlflow_schema(outputs))
-    return signature, inputs.limit(n).toPandas()
+    return ModelSignature(inputs=mlflow_schema(inputs), outputs=mlflow_schema(outputs))
+
+
+def signature_and_example(model: PipelineModel, rows: DataFrame, n: int = 5):
+    """:func:`model_signature` and an input example: ``n`` rows of ``rows`` (one small
+    Spark job)."""
+    example = rows.select(*model_input_columns(model)).limit(n).toPandas()
+    return model_signature(model, rows), example
 
 
 def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",
