@@ -11,20 +11,27 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.kedro_project import REPO, run_kedro, scratch_project
+from tests.kedro_project import REPO, scratch_project
 
 pytestmark = pytest.mark.integration
 
 EXPERIMENT = "mlproject-test"
+DATA_EXPERIMENT = "mlproject-test-data"  # the project's own experiment, as `make data` uses
 MODEL = "fraud-detector-mlproject-test"
 
 
-def test_mlflow_run_yields_exactly_one_finished_run(spark, mlflow_server, tmp_path):
+def test_mlflow_run_yields_exactly_one_finished_run(mlflow_server, tmp_path):
+    """With no data yet, `main` first generates it in an MLflow run of its own, so the
+    training run's parameters are the values it trained with, not generation's defaults."""
     project = scratch_project(tmp_path / "mlproject")
     for name in ("MLproject", "conda.yaml"):
         shutil.copy(REPO / name, project / name)
-    (project / "conf/local/mlflow.yml").write_text(f"registered_model_name: {MODEL}\n")
-    run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": 8000}})
+    (project / "conf/local/mlflow.yml").write_text(
+        f"registered_model_name: {MODEL}\nexperiment_name: {DATA_EXPERIMENT}\n"
+    )
+    (project / "conf/local/parameters_data_generation.yml").write_text(
+        "data_generation:\n  n_rows: 8000\n  seed: 42\n"
+    )
 
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.url,
            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
@@ -47,3 +54,11 @@ def test_mlflow_run_yields_exactly_one_finished_run(spark, mlflow_server, tmp_pa
     assert "auprc" in run.data.metrics
     [version] = client.search_model_versions(f"name = '{MODEL}'")
     assert version.run_id == run.info.run_id
+
+    [generated] = client.search_runs([client.get_experiment_by_name(DATA_EXPERIMENT)
+                                      .experiment_id])
+    assert generated.info.status == "FINISHED"
+    assert generated.data.tags["kedro.pipelines"] == "data_generation"
+    assert generated.data.params["train.model.max_depth"] == "8"  # the default, unused there
+    raw = "raw_transactions"
+    assert tags[f"kedro.input.{raw}"] == generated.data.tags[f"kedro.output.{raw}"]

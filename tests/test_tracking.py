@@ -18,7 +18,10 @@ from kedro_datasets.spark import SparkDatasetV2
 from mlflow import MlflowClient
 from mlflow.models.utils import load_serving_example
 
-from fraud_detection.hooks.mlflow_tracking import TrackingUnavailableError
+from fraud_detection.hooks.mlflow_tracking import (
+    ParameterConflictError,
+    TrackingUnavailableError,
+)
 from fraud_detection.pipelines.train.evaluation import rows_fingerprint
 from fraud_detection.pipelines.train.nodes import split_train_test
 from fraud_detection.provenance import (
@@ -242,6 +245,24 @@ def test_run_failing_while_the_model_is_logged_waits_for_it_and_registers_nothin
     logged = mlflow.models.get_model_info(f"runs:/{run.info.run_id}/model")
     assert "spark" in logged.flavors  # logging finished before the run was closed
     assert len(client.search_model_versions(f"name = '{MODEL}'")) == versions_before
+
+
+def test_joining_a_run_that_holds_other_parameter_values_fails_before_any_work(
+    tracked, monkeypatch
+):
+    """MLflow parameters cannot change: keeping the joined run's value would misstate it."""
+    project, client, _ = tracked
+    experiment = client.create_experiment("tracking-test-joined")
+    joined = client.create_run(experiment).info.run_id
+    client.log_param(joined, "train.model.max_depth", "3")
+    monkeypatch.setenv("MLFLOW_RUN_ID", joined)
+    with pytest.raises(ParameterConflictError,
+                       match=r"train.model.max_depth = '3' there, '6' here.*new MLflow run"):
+        run_kedro(project, ["train"], params=STRONG)
+    run = client.get_run(joined)
+    assert run.info.status == "FAILED" and "'6' here" in run.data.tags["error"]
+    assert run.data.params == {"train.model.max_depth": "3"}  # nothing else logged
+    assert not client.search_model_versions(f"run_id = '{joined}'")
 
 
 def test_unreachable_server_fails_before_any_work(spark, tmp_path):

@@ -25,6 +25,12 @@ CONFIG_LOADER_ARGS = {
         "spark": ["spark*", "spark*/**"],
         "mlflow": ["mlflow*", "mlflow*/**"],
     },
+    # An environment's parameters and MLflow settings change only the keys they name
+    # (conf/local/parameters_train.yml with train.model.max_depth alone keeps the rest of
+    # train). Kedro's default replaces each top-level key whole, and then even
+    # `--params train.model.max_depth=5` drops the rest of train once any env has a
+    # parameters file. Catalog entries are still replaced whole.
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
     # ${python_prefix:}: the environment the project runs in (.venv), where `make install`
     # puts the JVM class archive (fraud_detection.jvm_archive) that spark.yml points at.
     "custom_resolvers": {"python_prefix": lambda: sys.prefix},

@@ -49,6 +49,10 @@ class TrackingUnavailableError(RuntimeError):
     """The MLflow tracking server does not answer; raised before any node runs."""
 
 
+class ParameterConflictError(ValueError):
+    """The MLflow run joined holds another value of a parameter; raised before any node."""
+
+
 def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
     """``{"train": {"model": {"max_depth": 8}}}`` -> ``{"train.model.max_depth": "8"}``.
 
@@ -148,7 +152,11 @@ class MlflowTrackingHook:
         run = self._start_run(run_params)
         self._run_id = run.info.run_id
         if settings.log.get("params", True):
-            _log_params(self._run_id, flatten(self._params))
+            try:
+                _log_params(self._run_id, flatten(self._params))
+            except ParameterConflictError as error:  # before any node: Kedro's hook won't run
+                self.on_pipeline_error(error)
+                raise
         mlflow.set_tags(self._tags(run_params))
         logger.info("MLflow run %s in %s", self._run_id, redact(settings.tracking_uri))
 
@@ -371,13 +379,27 @@ def _is_number(value: Any) -> bool:
 
 
 def _log_params(run_id: str, params: dict[str, str]) -> None:
-    """Log in batches of 100 (MLflow's limit), skipping keys the run already holds.
+    """Log in batches of 100 (MLflow's limit), skipping keys the run holds with that value.
 
-    ``mlflow run`` logs its entry-point parameters first; logging one again with another
-    value would raise, so existing keys are left as they are.
+    ``mlflow run`` logs its entry-point parameters first. A key the run holds with another
+    value is an error: MLflow parameters cannot change, and keeping the old value would
+    record parameters this run did not use.
     """
     client = MlflowClient()
     existing = client.get_run(run_id).data.params
+    changed = sorted(k for k, v in params.items() if existing.get(k, v) != v)
+    if changed:
+        values = "; ".join(f"{k} = {_clip(existing[k])} there, {_clip(params[k])} here"
+                           for k in changed)
+        raise ParameterConflictError(
+            f"MLflow run {run_id} already holds other values of {len(changed)} parameter(s): "
+            f"{values}. MLflow parameters cannot change: run this in a new MLflow run "
+            "(unset MLFLOW_RUN_ID, or end the active run first)"
+        )
     fresh = [mlflow.entities.Param(k, v) for k, v in params.items() if k not in existing]
     for start in range(0, len(fresh), 100):
         client.log_batch(run_id, params=fresh[start : start + 100])
+
+
+def _clip(value: str, limit: int = 60) -> str:
+    return repr(value if len(value) <= limit else f"{value[:limit]}...")
