@@ -118,3 +118,30 @@ def test_caches_made_outside_a_run_are_not_the_next_runs(spark):
     hook.after_pipeline_run()
     assert stray.storageLevel != StorageLevel.NONE
     stray.unpersist()
+
+
+def test_what_an_interrupted_run_held_goes_when_the_next_run_starts(spark, tmp_path):
+    """Ctrl-C (KeyboardInterrupt) ends a notebook's run with no hook called."""
+    frames: list = []
+
+    def make():
+        frames.append(cache(spark.range(10)))
+        return frames[0]
+
+    def interrupted(rows):
+        raise KeyboardInterrupt
+
+    pipeline = Pipeline([Node(make, None, "rows", name="make"),
+                         Node(interrupted, "rows", "out", name="interrupted")])
+    hook = SparkCacheHook()
+    manager = _create_hook_manager()
+    manager.register(hook)
+    hook.before_pipeline_run(pipeline=pipeline, catalog=DataCatalog())
+    try:
+        SequentialRunner().run(pipeline, DataCatalog(), hook_manager=manager)
+    except KeyboardInterrupt:
+        pass
+    assert frames[0].storageLevel != StorageLevel.NONE  # still held by the stopped run
+
+    hook.before_pipeline_run(pipeline=Pipeline([]), catalog=DataCatalog())
+    assert frames[0].storageLevel == StorageLevel.NONE

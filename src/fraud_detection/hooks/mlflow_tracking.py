@@ -8,6 +8,7 @@ second run, no rename, no experiment switch. Configuration: ``conf/<env>/mlflow.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib
 import json
@@ -107,6 +108,8 @@ class MlflowTrackingHook:
         self._registers = False  # this run evaluates, logs and registers a model
         self._champion: ChampionScorer | None = None
         self._free_inputs: set[str] = set()  # datasets the run reads and no node writes
+        # After MLflow's own exit handler (registered on import), so it runs before it.
+        atexit.register(self._end_interrupted)
 
     # --- configuration --------------------------------------------------------------------
     @hook_impl
@@ -129,6 +132,7 @@ class MlflowTrackingHook:
         SQLAlchemy store alone takes a second to import) in a thread while the JVM starts,
         instead of one after the other. An unreachable server still fails before Spark.
         """
+        self._end_interrupted()
         settings, self._catalog = self.settings, catalog
         warm_up = None
         if settings is not None and settings.enabled:
@@ -206,6 +210,21 @@ class MlflowTrackingHook:
             mlflow.set_tag("error", text[:5000])
             mlflow.log_text(text, "error.txt")
         self._end("FAILED")
+
+    def _end_interrupted(self) -> None:
+        """End as KILLED a run this hook opened that neither finished nor failed.
+
+        On Ctrl-C (``KeyboardInterrupt``) Kedro calls no hook, and MLflow's exit handler
+        would close the run as FINISHED. Called at exit, and when a notebook's next run starts
+        in the same process. The model logging and the champion's scoring are not waited for.
+        """
+        if self._run_id is None:
+            return
+        if self.active and self._owns_run:
+            mlflow.set_tag("error", "KeyboardInterrupt: interrupted before it finished")
+            mlflow.end_run(status="KILLED")
+        self._model_log = self._champion = self._example_rows = None
+        self._run_id = None
 
     def _end(self, status: str) -> None:
         if self._model_log is not None:  # ended before registering: let the logging finish

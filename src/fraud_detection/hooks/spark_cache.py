@@ -87,11 +87,11 @@ class SparkCacheHook:
 
     @hook_impl
     def before_pipeline_run(self, pipeline: Pipeline, catalog: Any) -> None:
+        _take_created()  # cached outside a run (a node called directly): not this run's
+        self._release(everything=True)  # what a run interrupted by Ctrl-C still held
         self._readers = in_memory_readers(pipeline, catalog)
         self._unsaved = {node.name: len(node.outputs) for node in pipeline.nodes}
         self._done = set()
-        self._held = []
-        _take_created()  # cached outside a run (a node called directly): not this run's
 
     @hook_impl
     def after_node_run(self, node) -> None:

@@ -1,0 +1,90 @@
+"""A run stopped with Ctrl-C is recorded as KILLED, not FINISHED, in a real `mlflow server`.
+
+Kedro calls no hook on ``KeyboardInterrupt``, and MLflow's exit handler would close the run
+as FINISHED. One Python process runs the pipeline twice, as a notebook would: the first run
+is interrupted and the process goes on, the second is interrupted and the process exits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from mlflow import MlflowClient
+
+from tests.kedro_project import run_kedro, scratch_project
+
+pytestmark = pytest.mark.integration
+
+EXPERIMENT = "interrupt-test"
+
+TWO_RUNS = """
+import sys
+from pathlib import Path
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+project = Path(sys.argv[1])
+bootstrap_project(project)
+try:
+    with KedroSession.create(project_path=project) as session:
+        session.run()
+except KeyboardInterrupt:
+    print("first run interrupted", flush=True)
+with KedroSession.create(project_path=project) as session:
+    session.run()
+"""
+
+
+def started_run(client: MlflowClient, process: subprocess.Popen, seen: set[str]) -> str:
+    """The next training run opened (its tags set), once the hook has finished opening it."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        experiment = client.get_experiment_by_name(EXPERIMENT)
+        if experiment is not None:
+            for run in client.search_runs([experiment.experiment_id],
+                                          "tags.`kedro.pipelines` = '__default__'"):
+                if run.info.run_id not in seen and "git.commit" in run.data.tags:
+                    return run.info.run_id
+        time.sleep(0.2)
+    raise AssertionError(f"no training run started: {process.communicate()[0][-3000:]}")
+
+
+def test_interrupted_runs_end_killed_at_the_next_run_and_at_exit(
+    spark, mlflow_server, tmp_path
+):
+    project = scratch_project(tmp_path / "interrupted")
+    (project / "conf/local/mlflow.yml").write_text(
+        f"tracking_uri: {mlflow_server.url}\nexperiment_name: {EXPERIMENT}\n"
+        "registered_model_name: fraud-detector-interrupt-test\n"
+    )
+    run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": 8000}})
+    script = tmp_path / "two_runs.py"
+    script.write_text(TWO_RUNS)
+    client = MlflowClient(mlflow_server.url)
+
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(project)], cwd=project, env=dict(os.environ),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        first = started_run(client, process, seen=set())
+        time.sleep(1)  # into the nodes
+        process.send_signal(signal.SIGINT)
+        second = started_run(client, process, seen={first})
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=300)
+    finally:
+        process.kill()
+
+    assert "first run interrupted" in output
+    assert process.returncode != 0
+    for run_id in (first, second):
+        run = client.get_run(run_id)
+        assert run.info.status == "KILLED", (run_id, output[-3000:])
+        assert run.data.tags["error"].startswith("KeyboardInterrupt")
