@@ -38,3 +38,27 @@ def test_empty_file_is_named(spark, tmp_path):
 def test_is_read_only(spark, tmp_path):
     with pytest.raises(DatasetError, match="read-only"):
         RawCsvDataset(filepath=str(tmp_path)).save(spark.range(1))
+
+
+def test_files_with_different_header_lines_are_refused_by_name(spark, tmp_path):
+    """Spark would read the second file by the first one's column order: values misplaced."""
+    write_csv(tmp_path, VALID_LINES)
+    swapped = EXPECTED_HEADER.replace("oldbalanceOrg,newbalanceOrig",
+                                      "newbalanceOrig,oldbalanceOrg")
+    write_csv(tmp_path, VALID_LINES, header=swapped, name="later.csv")
+    quoted = ",".join(f'"{name}"' for name in EXPECTED_HEADER.split(","))
+    write_csv(tmp_path, VALID_LINES, header=quoted, name="quoted.csv")  # the same columns
+    with pytest.raises(DatasetError) as err:
+        RawCsvDataset(filepath=str(tmp_path)).load()
+    message = str(err.value)
+    assert f"the files in {tmp_path} have different header lines" in message
+    assert f"{swapped} in {tmp_path / 'later.csv'}; " in message
+    assert (f"{EXPECTED_HEADER} in {tmp_path / 'quoted.csv'}, "
+            f"{tmp_path / 'transactions.csv'})") in message
+    assert message.endswith(f"Give every file the header {EXPECTED_HEADER}")
+
+
+def test_files_with_the_same_header_are_read_together(spark, tmp_path):
+    write_csv(tmp_path, VALID_LINES)
+    write_csv(tmp_path, VALID_LINES, name="later.csv")
+    assert RawCsvDataset(filepath=str(tmp_path)).load().count() == 4
