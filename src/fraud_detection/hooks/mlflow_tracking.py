@@ -218,13 +218,10 @@ class MlflowTrackingHook:
         would close the run as FINISHED. Called at exit, and when a notebook's next run starts
         in the same process. The model logging and the champion's scoring are not waited for.
         """
-        if self._run_id is None:
-            return
         if self.active and self._owns_run:
             mlflow.set_tag("error", "KeyboardInterrupt: interrupted before it finished")
-            mlflow.end_run(status="KILLED")
-        self._model_log = self._champion = self._example_rows = None
-        self._run_id = None
+        self._model_log = self._champion = None
+        self._end("KILLED")
 
     def _end(self, status: str) -> None:
         if self._model_log is not None:  # ended before registering: let the logging finish
