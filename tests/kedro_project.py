@@ -28,6 +28,12 @@ def scratch_project(root: Path) -> Path:
     return root
 
 
+def mlflow_yml(tracking_uri: str, experiment: str, model: str) -> str:
+    """A conf/<env>/mlflow.yml: the store, the experiment and the registered model's name."""
+    return (f"tracking_uri: {tracking_uri}\nexperiment_name: {experiment}\n"
+            f"registered_model_name: {model}\n")
+
+
 def run_kedro(project: Path, pipelines: list[str] | None = None, env: str | None = None,
               params: dict[str, Any] | None = None, **run_args: Any) -> dict[str, Any]:
     """``kedro run`` in-process (the test run's SparkSession is reused, not restarted)."""

@@ -16,7 +16,7 @@ import time
 import pytest
 from mlflow import MlflowClient
 
-from tests.kedro_project import run_kedro, scratch_project
+from tests.kedro_project import REPO, mlflow_yml, run_kedro, scratch_project
 
 pytestmark = pytest.mark.integration
 
@@ -25,18 +25,13 @@ EXPERIMENT = "interrupt-test"
 TWO_RUNS = """
 import sys
 from pathlib import Path
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
+from tests.kedro_project import run_kedro
 
-project = Path(sys.argv[1])
-bootstrap_project(project)
 try:
-    with KedroSession.create(project_path=project) as session:
-        session.run()
+    run_kedro(Path(sys.argv[1]))
 except KeyboardInterrupt:
     print("first run interrupted", flush=True)
-with KedroSession.create(project_path=project) as session:
-    session.run()
+run_kedro(Path(sys.argv[1]))
 """
 
 
@@ -59,8 +54,7 @@ def test_interrupted_runs_end_killed_at_the_next_run_and_at_exit(
 ):
     project = scratch_project(tmp_path / "interrupted")
     (project / "conf/local/mlflow.yml").write_text(
-        f"tracking_uri: {mlflow_server.url}\nexperiment_name: {EXPERIMENT}\n"
-        "registered_model_name: fraud-detector-interrupt-test\n"
+        mlflow_yml(mlflow_server.url, EXPERIMENT, "fraud-detector-interrupt-test")
     )
     run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": 8000}})
     script = tmp_path / "two_runs.py"
@@ -68,7 +62,8 @@ def test_interrupted_runs_end_killed_at_the_next_run_and_at_exit(
     client = MlflowClient(mlflow_server.url)
 
     process = subprocess.Popen(
-        [sys.executable, str(script), str(project)], cwd=project, env=dict(os.environ),
+        [sys.executable, str(script), str(project)], cwd=project,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

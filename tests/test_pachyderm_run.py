@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 from fraud_detection.cli import cli
 from fraud_detection.datasets import PachydermDataset
 from fraud_detection.provenance import data_provenance, run_provenance, stored_record
-from tests.kedro_project import run_kedro, scratch_project
+from tests.kedro_project import mlflow_yml, run_kedro, scratch_project
 from tests.pachyderm_server.fixtures import pachd  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
@@ -30,8 +30,7 @@ def test_pipeline_in_pachyderm_links_runs_and_commits_both_ways(
 ):
     monkeypatch.setenv("PACHD_ADDRESS", pachd.address)
     project = scratch_project(tmp_path / "pachyderm")
-    tracking = (f"tracking_uri: {mlflow_server.url}\nexperiment_name: pachyderm-test\n"
-                "registered_model_name: fraud-detector-pachyderm-test\n")
+    tracking = mlflow_yml(mlflow_server.url, "pachyderm-test", "fraud-detector-pachyderm-test")
     for env in ("local", "pachyderm"):  # each environment reads its own mlflow.yml
         (project / f"conf/{env}/mlflow.yml").write_text(tracking)
     run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": 8000}})

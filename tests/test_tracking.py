@@ -31,7 +31,7 @@ from fraud_detection.provenance import (
     stored_record,
 )
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, RECORDED, score_version
-from tests.kedro_project import run_kedro, scratch_project, versions
+from tests.kedro_project import mlflow_yml, run_kedro, scratch_project, versions
 from tests.registry import mlflow_uris, saved_model_files, train_params
 
 pytestmark = pytest.mark.integration
@@ -43,16 +43,11 @@ STRONG = {"train": {"model": {"max_depth": 6}}}
 SECRET = "s3cret-Pa55word"
 
 
-def mlflow_conf(url: str, model: str = MODEL, experiment: str = EXPERIMENT) -> str:
-    return (f"tracking_uri: {url}\nexperiment_name: {experiment}\n"
-            f"registered_model_name: {model}\n")
-
-
 @pytest.fixture(scope="module")
 def tracked(spark, mlflow_server, tmp_path_factory):
     """A scratch project tracked by the server, with three training runs done."""
     project = scratch_project(tmp_path_factory.mktemp("tracked"))
-    (project / "conf/local/mlflow.yml").write_text(mlflow_conf(mlflow_server.url))
+    (project / "conf/local/mlflow.yml").write_text(mlflow_yml(mlflow_server.url, EXPERIMENT, MODEL))
     (project / "conf/local/credentials.yml").write_text(
         f"mlflow:\n  username: analyst\n  password: {SECRET}\n"
     )
@@ -267,7 +262,8 @@ def test_joining_a_run_that_holds_other_parameter_values_fails_before_any_work(
 
 def test_unreachable_server_fails_before_any_work(spark, tmp_path):
     project = scratch_project(tmp_path / "down")
-    (project / "conf/local/mlflow.yml").write_text(mlflow_conf("http://127.0.0.1:9"))
+    down = mlflow_yml("http://127.0.0.1:9", EXPERIMENT, MODEL)
+    (project / "conf/local/mlflow.yml").write_text(down)
     with pytest.raises(TrackingUnavailableError, match=r"http://127.0.0.1:9 is unreachable"):
         run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": 100}})
     assert not (project / "data/01_raw/transactions.csv").exists()
