@@ -59,6 +59,9 @@ def test_mlflow_run_yields_exactly_one_finished_run(mlflow_server, tmp_path):
                                       .experiment_id])
     assert generated.info.status == "FINISHED"
     assert generated.data.tags["kedro.pipelines"] == "data_generation"
-    assert generated.data.params["train.model.max_depth"] == "8"  # the default, unused there
+    # Each run logs the parameters its nodes read, nothing else.
+    assert generated.data.params["data_generation.n_rows"] == "8000"
+    assert not any(key.startswith("train.") for key in generated.data.params)
+    assert not any(key.startswith("data_generation.") for key in params)
     raw = "raw_transactions"
     assert tags[f"kedro.input.{raw}"] == generated.data.tags[f"kedro.output.{raw}"]

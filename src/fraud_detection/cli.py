@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from fraud_detection.hooks.provenance import base_name, is_parameters
 from fraud_detection.provenance import data_provenance, model_provenance, run_provenance
 from fraud_detection.provenance.lookup import ProvenanceError, stored_record
 from fraud_detection.tracking.config import MlflowSettings, redact
+from fraud_detection.tracking.versions import content_digest
 
 
 @click.group(name="fraud-detection")
@@ -37,17 +40,9 @@ def _show(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
-    for key, value in result.items():
-        if isinstance(value, dict):
-            click.echo(f"{key}:")
-            for inner, item in value.items():
-                click.echo(f"  {inner}: {item}")
-        elif isinstance(value, list):
-            click.echo(f"{key}:")
-            for item in value:
-                click.echo(f"  - {item}")
-        elif value is not None:
-            click.echo(f"{key}: {value}")
+    shown = {key: value for key, value in result.items() if value is not None}
+    click.echo(yaml.safe_dump(json.loads(json.dumps(shown, default=str)), sort_keys=False,
+                              width=1000).rstrip())
 
 
 def _run(fn, *args, as_json: bool) -> None:
@@ -93,11 +88,35 @@ def model_command(ref: str, name: str | None, env: str | None, as_json: bool) ->
 @env_option
 @json_option
 def data_command(dataset: str, version: str, env: str | None, as_json: bool) -> None:
-    """MLflow runs that read or wrote DATASET at VERSION (Kedro version or Pachyderm commit)."""
+    """MLflow runs that read or wrote DATASET at VERSION: a Kedro version, a Pachyderm commit
+    ID, or for a plain file dataset (the raw CSV) its content digest or the local file or
+    folder itself."""
     context, _ = _context(env)
+    known = sorted({base_name(name) for name in context.catalog if not is_parameters(name)})
+    if base_name(dataset) not in known:
+        raise click.ClickException(
+            f"no dataset '{dataset}' in the catalog of environment '{context.env or 'local'}'; "
+            f"datasets: {', '.join(known)}"
+        )
+    if Path(version).exists():
+        version = _local_digest(Path(version), context.catalog, dataset)
     entry = context.catalog.get(dataset)
     stored = stored_record(entry, version) if entry is not None else None
     _run(data_provenance, dataset, version, None, stored, as_json=as_json)
+
+
+def _local_digest(path: Path, catalog, dataset: str) -> str:
+    """The content digest a run records for ``path``: a file, or the files in a folder that
+    match the dataset's ``pattern`` (the raw CSV folder's ``*.csv``), as the run read them."""
+    patterns = [getattr(catalog.get(name), "_pattern", None) for name in catalog
+                if base_name(name) == base_name(dataset)]
+    pattern = next((p for p in patterns if p), "*")
+    files = sorted(p for p in path.glob(pattern) if p.is_file()) if path.is_dir() else [path]
+    digest = content_digest(files)
+    if digest is None:
+        raise click.ClickException(f"no file matching '{pattern}' in {path}: nothing to look up")
+    click.echo(f"{path}: content digest {digest}", err=True)
+    return digest
 
 
 @cli.group()

@@ -12,6 +12,8 @@ from fraud_detection.hooks.mlflow_tracking import (
     TrackingUnavailableError,
     check_reachable,
     flatten,
+    read_parameters,
+    runner_name,
 )
 from fraud_detection.tracking.config import MlflowSettings, redact
 from fraud_detection.tracking.registry import coordinate, decide
@@ -25,6 +27,24 @@ def test_flatten_prefixes_by_parameters_file_and_masks_secrets():
         "train.model.max_depth": "8", "train.types": '["A", "B"]', "train.api_token": "***",
         "split.n_shards": "16", "split.db_password": "***",
     }
+
+
+def test_read_parameters_keeps_what_the_pipeline_reads():
+    flat = {"train.model.max_depth": "8", "train.types": "[]", "training.x": "1",
+            "split.n_shards": "16", "data_generation.seed": "42"}
+    assert read_parameters(flat, {"params:train.model", "params:split"}) == {
+        "train.model.max_depth": "8", "split.n_shards": "16"}
+    assert read_parameters(flat, {"params:train"}) == {
+        "train.model.max_depth": "8", "train.types": "[]"}
+    assert read_parameters(flat, {"parameters", "params:split"}) == flat
+    assert read_parameters(flat, set()) == {}
+
+
+def test_runner_name_from_kedros_run_params():
+    assert runner_name("<kedro.runner.sequential_runner.SequentialRunner object at 0x7f04>") == (
+        "SequentialRunner")
+    assert runner_name(None) == runner_name("None") == "SequentialRunner"
+    assert runner_name("ParallelRunner") == "ParallelRunner"
 
 
 def test_redact_removes_user_info_from_uris():

@@ -14,6 +14,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -72,6 +73,27 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def read_parameters(flat: dict[str, str], inputs: set[str]) -> dict[str, str]:
+    """The flattened parameters that a pipeline with free ``inputs`` reads: all of them for
+    ``parameters``, the key and everything under it for ``params:<key>``."""
+    if "parameters" in inputs:
+        return flat
+    keys = [name.removeprefix("params:") for name in inputs if name.startswith("params:")]
+    return {name: value for name, value in flat.items()
+            if any(name == key or name.startswith(f"{key}.") for key in keys)}
+
+
+def runner_name(value: Any) -> str:
+    """The runner's class name from Kedro's ``run_params["runner"]``, which is ``str()`` of
+    the runner: ``<kedro.runner.sequential_runner.SequentialRunner object at 0x...>``, or
+    ``None`` for the default runner."""
+    text = str(value)
+    if text in ("", "None"):
+        return "SequentialRunner"
+    found = re.fullmatch(r"<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>", text)
+    return found.group(1) if found else text
+
+
 def check_reachable(uri: str, timeout: float) -> None:
     """Fail fast when an HTTP tracking server does not answer ``/health``."""
     if not uri.startswith(("http://", "https://")):
@@ -108,6 +130,7 @@ class MlflowTrackingHook:
         self._registers = False  # this run evaluates, logs and registers a model
         self._champion: ChampionScorer | None = None
         self._free_inputs: set[str] = set()  # datasets the run reads and no node writes
+        self._param_inputs: set[str] = set()  # parameters the run's nodes read
         # After MLflow's own exit handler (registered on import), so it runs before it.
         atexit.register(self._end_interrupted)
 
@@ -140,6 +163,7 @@ class MlflowTrackingHook:
                                    and settings.role("metrics") in pipeline.all_outputs())
             self._free_inputs = {base_name(name) for name in pipeline.inputs()
                                  if not is_parameters(name)}
+            self._param_inputs = {name for name in pipeline.inputs() if is_parameters(name)}
             check_reachable(settings.tracking_uri, settings.connect_timeout)
             settings.activate()
             warm_up = threading.Thread(target=_load_store, args=(settings,), daemon=True)
@@ -157,7 +181,8 @@ class MlflowTrackingHook:
         self._run_id = run.info.run_id
         if settings.log.get("params", True):
             try:
-                _log_params(self._run_id, flatten(self._params))
+                _log_params(self._run_id,
+                            read_parameters(flatten(self._params), self._param_inputs))
             except ParameterConflictError as error:  # before any node: Kedro's hook won't run
                 self.on_pipeline_error(error)
                 raise
@@ -192,7 +217,7 @@ class MlflowTrackingHook:
             "kedro.run_id": str(run_params.get("run_id") or run_params.get("session_id")),
             "kedro.env": self._env,
             "kedro.pipelines": ",".join(run_params.get("pipeline_names") or ["__default__"]),
-            "kedro.runner": str(run_params.get("runner") or "SequentialRunner"),
+            "kedro.runner": runner_name(run_params.get("runner")),
             "git.commit": git["commit"],
             "git.dirty": git["dirty"],
             "mlflow.source.git.commit": git["commit"],

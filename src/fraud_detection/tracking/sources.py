@@ -1,12 +1,13 @@
 """``mlflow.data`` dataset sources that name an exact dataset version.
 
-MLflow shows a run's dataset inputs with their source; these sources carry the Kedro path
-and version, or the Pachyderm ``pfs://`` URI with its commit, so the run page answers
-"which data?" on its own. Both are registered with MLflow's dataset source registry.
+MLflow shows a run's dataset inputs with their source; these sources carry the Kedro path,
+version and content sha256, or the Pachyderm ``pfs://`` URI with its commit, so the run page
+answers "which data?" on its own. Both are registered with MLflow's dataset source registry.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from mlflow.data.dataset_source import DatasetSource
@@ -19,8 +20,9 @@ from .versions import DatasetVersion
 class _VersionSource(DatasetSource):
     """A source identified by a URI and a version; it is a pointer, not a loader."""
 
-    def __init__(self, uri: str, version: str | None = None, path: str | None = None):
-        self.uri, self.version, self.path = uri, version, path
+    def __init__(self, uri: str, version: str | None = None, path: str | None = None,
+                 sha256: str | None = None):
+        self.uri, self.version, self.path, self.sha256 = uri, version, path, sha256
 
     def load(self) -> Any:
         raise NotImplementedError(f"load {self.uri} through the Kedro catalog")
@@ -57,13 +59,22 @@ class PachydermDatasetSource(_VersionSource):
         return "pachyderm"
 
 
-_SOURCES = {"kedro": KedroDatasetSource, "pachyderm": PachydermDatasetSource}
-for _source in _SOURCES.values():
+for _source in (KedroDatasetSource, PachydermDatasetSource):
     register_dataset_source(_source)
 
 
 def mlflow_dataset(version: DatasetVersion) -> MetaDataset:
-    """The ``mlflow.data`` entity for one dataset version (digest: the content's sha256)."""
-    source = _SOURCES[version.kind](version.uri, version.version, version.path)
-    digest = (version.digest or version.version or "unknown")[:36]
-    return MetaDataset(source=source, name=version.name, digest=digest)
+    """The ``mlflow.data`` entity for one dataset version.
+
+    MLflow keeps one dataset per experiment for each name and digest, with the source it was
+    first logged with, so the digest must tell versions apart, not only contents (two runs
+    that write the same bytes, such as the same plots, write two versions): the Pachyderm
+    commit, or a hash of the URI and the content sha256, which the source holds in full.
+    """
+    if version.kind == "pachyderm":
+        source = PachydermDatasetSource(version.uri, version.version, version.path)
+        digest = version.version or "unknown"
+    else:
+        source = KedroDatasetSource(version.uri, version.version, version.path, version.digest)
+        digest = hashlib.sha256(f"{version.uri}\0{version.digest}".encode()).hexdigest()
+    return MetaDataset(source=source, name=version.name, digest=digest[:36])
