@@ -1,15 +1,18 @@
-"""An environment's parameters and MLflow settings override only the keys they name."""
+"""An environment's parameters and MLflow settings override only the keys they name; a
+parameter that conf/base does not define is refused before the run."""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
 
+import pytest
 import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from tests.kedro_project import REPO, scratch_project
+from fraud_detection.hooks.parameters import UnknownParameterError, unknown_keys
+from tests.kedro_project import REPO, run_kedro, scratch_project
 
 
 def loaded(project: Path, runtime_params: dict | None = None):
@@ -46,3 +49,26 @@ def test_local_mlflow_settings_change_only_the_keys_they_name(tmp_path):
     expected = base("mlflow.yml")
     expected["log"]["plots"] = False
     assert mlflow_conf == expected
+
+
+def test_unknown_keys_are_the_outermost_ones_under_a_base_key():
+    base_params = {"train": {"model": {"max_depth": 8}, "types": ["A"]}, "score": {"t": None}}
+    given = {"train": {"model": {"max_depth": 5, "max_dept": 5}, "extra": {"deep": 1}},
+             "score": {"t": {"x": 1}}, "spark": {"master": "local[2]"}}
+    assert unknown_keys(given, base_params) == ["score.t.x", "train.extra", "train.model.max_dept"]
+    assert unknown_keys(base_params, base_params) == []
+
+
+def test_a_misspelt_parameter_stops_the_run_before_any_work(tmp_path):
+    """--params and conf/local keys are checked; `spark.*` settings are not parameters."""
+    project = scratch_project(tmp_path / "project")
+    with pytest.raises(UnknownParameterError) as raised:
+        run_kedro(project, params={"train": {"model": {"max_dept": 5}},
+                                   "spark": {"executor": {"memory": "2g"}}})
+    assert "train.model.max_dept (from --params; did you mean train.model.max_depth?)" in str(
+        raised.value)
+    (project / "conf/local/parameters_split.yml").write_text("split:\n  n_shard: 8\n")
+    with pytest.raises(UnknownParameterError, match=r"split.n_shard \(from conf/local; did you "
+                                                    r"mean split.n_shards\?\)"):
+        run_kedro(project, ["split"])
+    assert not any((project / "data").rglob("*.*")), "nothing may be written"

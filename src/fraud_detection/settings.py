@@ -6,6 +6,7 @@ import warnings
 from kedro.config import OmegaConfigLoader
 
 from fraud_detection.hooks.mlflow_tracking import MlflowTrackingHook
+from fraud_detection.hooks.parameters import ParameterCheckHook
 from fraud_detection.hooks.provenance import ProvenanceHook
 from fraud_detection.hooks.spark import SparkHooks
 from fraud_detection.hooks.spark_cache import SparkCacheHook
@@ -15,7 +16,8 @@ from fraud_detection.hooks.spark_cache import SparkCacheHook
 # events, while the MLflow run is open. At the end, the MLflow hook waits for the model
 # logging (which reads the training rows) before the run's caches go, and they go before
 # the session stops.
-HOOKS = (ProvenanceHook(), SparkHooks(), SparkCacheHook(), MlflowTrackingHook())
+HOOKS = (ProvenanceHook(), SparkHooks(), SparkCacheHook(), MlflowTrackingHook(),
+         ParameterCheckHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
