@@ -129,6 +129,13 @@ class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
             threshold=_threshold(client, tags, run_id),
         )
 
+    @property
+    def loaded_uri(self) -> str | None:
+        """``models:/<name>/<version>`` of the last load, ``None`` before any."""
+        if self.resolved_version is None:
+            return None
+        return f"models:/{self._model_name}/{self.resolved_version}"
+
     def save(self, data: None) -> None:
         raise DatasetError(
             f"MlflowModelDataset '{self._model_name}' is read-only: models are registered by "

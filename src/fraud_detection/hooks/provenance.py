@@ -2,7 +2,8 @@
 
 Forward (run -> data): every versioned input and output becomes an ``mlflow.data`` input of
 the MLflow run (context ``input`` or ``output``) whose source names the exact version, plus
-a ``kedro.input.<dataset>`` / ``kedro.output.<dataset>`` tag holding the version.
+a ``kedro.input.<dataset>`` / ``kedro.output.<dataset>`` tag holding the version (a
+registered model that a scoring run loads gets the tag alone: its version number).
 Backward (data -> run): the MLflow run ID is written into the outputs themselves: a
 ``provenance.json`` beside each local versioned output, and, for Pachyderm, the commit's
 description and provenance file (set here, before the dataset saves its commit).
@@ -165,7 +166,8 @@ class ProvenanceHook:
         (self.outputs if saved else self.inputs)[name] = version
         if mlflow.active_run() is not None:
             role = "output" if saved else "input"
-            mlflow.log_input(mlflow_dataset(version), context=role)
+            if version.kind != "mlflow":  # a registered model is no dataset: its tag names it
+                mlflow.log_input(mlflow_dataset(version), context=role)
             if not tagged:
                 self._tag(name, saved, version)
 

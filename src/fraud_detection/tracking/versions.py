@@ -2,7 +2,8 @@
 
 Kedro versioned datasets live at ``<filepath>/<version>/<name>``; the raw CSV folder is a
 plain, replaceable path identified by its content digest; Pachyderm datasets are identified
-by a commit ID. Datasets held only in memory (and parameters) have no version: ``None``.
+by a commit ID; a registered model loaded from MLflow by its version number. Datasets held
+only in memory (and parameters) have no version: ``None``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class DatasetVersion:
     """A dataset's identity in one run; ``uri`` names the exact version."""
 
     name: str
-    kind: str  # "kedro" for file datasets, "pachyderm" for PachydermDataset
+    kind: str  # "kedro" for file datasets, "pachyderm" for PachydermDataset, "mlflow" models
     uri: str
     version: str | None
     digest: str | None
@@ -99,6 +100,13 @@ def stored_dataset(dataset: Any) -> Any:
 def locate_version(name: str, dataset: Any, saved: bool) -> LocatedVersion | None:
     """Where the version of ``dataset`` just loaded or saved lives, without reading it."""
     dataset = stored_dataset(dataset)
+    if hasattr(dataset, "loaded_uri"):  # MlflowModelDataset: a registered model, read-only
+        uri = dataset.loaded_uri
+        if saved or uri is None:
+            return None
+        return LocatedVersion(
+            DatasetVersion(name, "mlflow", uri, uri.rsplit("/", 1)[1], None), None
+        )
     if hasattr(dataset, "pfs_uri"):
         commit = dataset.last_save_commit if saved else dataset.last_load_commit
         return LocatedVersion(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 from fraud_detection.datasets.mlflow_model import RegisteredModel
@@ -13,6 +16,7 @@ from fraud_detection.pipelines.score.nodes import (
     score_transactions,
 )
 from fraud_detection.pipelines.train.nodes import fit_model
+from fraud_detection.provenance import data_provenance, run_provenance
 from fraud_detection.schema import RAW_COLUMNS
 from tests.kedro_project import run_kedro, scratch_project, versions
 from tests.registry import fit_small_model, input_example, mlflow_uris, register_version
@@ -194,3 +198,17 @@ def test_kedro_run_scores_with_a_version_given_at_run_time(spark, mlflow_server,
         version["challenger"]
     }
     assert output.count() == N_ROWS
+    # The run's provenance names the model version it loaded, as the scores' record does;
+    # and the model version leads back to the run that scored with it.
+    client = MlflowClient(mlflow_server.url)
+    [run] = client.search_runs(
+        [client.get_experiment_by_name("fraud-detection").experiment_id],
+        "tags.`kedro.pipelines` = 'score'", order_by=["attributes.start_time DESC"],
+        max_results=1)
+    assert run_provenance(run.info.run_id, client)["inputs"]["scoring_model"] == str(
+        version["challenger"])
+    record = json.loads((path.parent / "provenance.json").read_text())
+    assert record["inputs"]["scoring_model"]["uri"] == (
+        f"models:/{MODEL_NAME}/{version['challenger']}")
+    used = data_provenance("scoring_model", str(version["challenger"]), client)["used_by"]
+    assert run.info.run_id in [r["run_id"] for r in used]
