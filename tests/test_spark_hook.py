@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from types import SimpleNamespace
 
-from fraud_detection.hooks.spark import SparkHooks, build_spark_session
+import pytest
+
+from fraud_detection.hooks.spark import (
+    SparkHooks,
+    SparkMasterUnavailableError,
+    build_spark_session,
+    check_master_reachable,
+)
 
 
 class _Loader(dict):
@@ -25,3 +33,21 @@ def test_existing_session_is_reused_with_runtime_settings_and_kept(spark, tmp_pa
 
 def test_build_returns_the_active_session(spark):
     assert build_spark_session({"spark.sql.session.timeZone": "UTC"}, "x") is spark
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_standalone_master_that_does_not_answer_is_named():
+    dead = f"spark://127.0.0.1:{closed_port()}"
+    with pytest.raises(SparkMasterUnavailableError, match=rf"spark.master {dead} does not answer"):
+        check_master_reachable(dead)
+    with socket.socket() as master:  # one of a high-availability list answers: enough
+        master.bind(("127.0.0.1", 0))
+        master.listen()
+        check_master_reachable(f"{dead},127.0.0.1:{master.getsockname()[1]}")
+    for other in ("local[*]", "yarn", "k8s://https://127.0.0.1:1"):
+        check_master_reachable(other)

@@ -22,6 +22,7 @@ from pyspark.ml import PipelineModel
 
 from tests.deploy.spark_cluster import StandaloneCluster, event_log_tasks
 from tests.kedro_project import run_kedro, scratch_project, versions
+from tests.test_spark_hook import closed_port
 
 pytestmark = pytest.mark.integration
 
@@ -113,3 +114,20 @@ def test_training_on_a_standalone_cluster_runs_on_its_executor_and_matches_local
         for p in (project, local_project)]
     assert trees[0] == trees[1] and "If (feature" in trees[0]
     assert _metrics(project) == _metrics(local_project)
+
+
+def test_a_master_that_does_not_answer_stops_the_run_naming_it(small_transactions_csv, tmp_path):
+    """Before the JVM starts: Spark alone retries for a minute, then reports a stopped
+    SparkContext."""
+    project = _project(tmp_path / "no-master", small_transactions_csv)
+    master = f"spark://127.0.0.1:{closed_port()}"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "kedro"), "run", "--env", "cluster", "--params",
+         f"spark.master={master}"],
+        cwd=project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"},
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    shown = " ".join(done.stderr.split())  # the traceback's lines wrap
+    assert done.returncode != 0
+    assert f"spark.master {master} does not answer" in shown, shown[-3000:]
+    assert "SparkContext" not in shown and not list((project / "data").rglob("*.parquet"))

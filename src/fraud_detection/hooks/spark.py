@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Any
 
 from kedro.config import MissingConfigException
@@ -20,6 +21,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_MASTER = "local[*]"
 # Set on every Databricks compute (classic and serverless); the platform owns the session.
 ON_DATABRICKS = "DATABRICKS_RUNTIME_VERSION"
+STANDALONE_PORT = 7077
+
+
+class SparkMasterUnavailableError(RuntimeError):
+    """A standalone Spark master does not accept connections; raised before the JVM starts."""
 
 
 def build_spark_session(spark_conf: dict[str, Any], app_name: str) -> SparkSession:
@@ -37,9 +43,31 @@ def build_spark_session(spark_conf: dict[str, Any], app_name: str) -> SparkSessi
         builder = builder.remote(os.environ["SPARK_REMOTE"])
     elif SparkSession.getActiveSession() is None and not os.environ.get(ON_DATABRICKS):
         conf.setdefault("spark.master", DEFAULT_MASTER)
+        check_master_reachable(conf["spark.master"])
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def check_master_reachable(master: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, naming the URL, when no master of a standalone cluster (``spark://``,
+    one or more ``host:port``) accepts a connection. Spark itself retries for a minute, then
+    reports only that its SparkContext was stopped. Other masters are not checked."""
+    if not master.startswith("spark://"):
+        return
+    refused = []
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
+        try:
+            with socket.create_connection((host, int(port or STANDALONE_PORT)), timeout=timeout):
+                return
+        except (OSError, ValueError) as error:
+            refused.append(f"{address}: {error}")
+    raise SparkMasterUnavailableError(
+        f"spark.master {master} does not answer ({'; '.join(refused)}). Start the cluster's "
+        "master, or name a running one: kedro run --env cluster --params "
+        "spark.master=spark://<host>:7077"
+    )
 
 
 def _conf_value(value: Any) -> str:
