@@ -54,11 +54,11 @@ class ParameterCheckHook:
         for key in unknown:
             where = "--params" if key in given else f"conf/{context.env or 'local'}"
             close = difflib.get_close_matches(key, defined, n=1)
-            described.append(f"{key} (from {where}" +
-                             (f"; did you mean {close[0]}?)" if close else ")"))
+            hint = f"; did you mean {close[0]}?" if close else ""
+            described.append(f"{key} (from {where}{hint})")
         raise UnknownParameterError(
-            f"parameters: {', '.join(described)} not defined in conf/base/parameters_*.yml, "
-            "so no node would read it. Correct the key, or define it in conf/base first."
+            "parameters that conf/base/parameters_*.yml does not define, so no node would "
+            f"read them: {', '.join(described)}. Correct each key, or define it in conf/base."
         )
 
 
