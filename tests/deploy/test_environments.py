@@ -146,8 +146,12 @@ class _Builder:
         return self.record
 
 
-def _session_options(monkeypatch, spark_conf, active=None) -> dict[str, str]:
+def _session_options(monkeypatch, spark_conf, active=None, checked=None) -> dict[str, str]:
+    """The builder options ``build_spark_session`` sets; ``checked`` gets the masters it
+    checks for an answer (tests/test_spark_hook.py tests the check itself)."""
     record: dict[str, str] = {}
+    monkeypatch.setattr(spark_hook, "check_master_reachable",
+                        (checked if checked is not None else []).append)
 
     class FakeSparkSession:
         builder = _Builder(record)
@@ -177,8 +181,10 @@ def test_cluster_env_points_spark_master_at_a_standalone_master(monkeypatch):
     default = loader("cluster")["spark"]
     assert default["spark.master"] == "spark://127.0.0.1:7077"
     assert default["spark.pyspark.python"] is None
-    options = _session_options(monkeypatch, default)
+    checked = []
+    options = _session_options(monkeypatch, default, checked=checked)
     assert options["spark.master"] == "spark://127.0.0.1:7077"
+    assert checked == ["spark://127.0.0.1:7077"]  # before the session is built
     assert "spark.pyspark.python" not in options  # PYSPARK_PYTHON of the driver applies
     params = {"spark": {"master": "spark://10.0.0.5:7077",
                         "pyspark": {"python": "/opt/fraud/bin/python"},
