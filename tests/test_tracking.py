@@ -106,8 +106,8 @@ def test_run_logs_every_dataset_version_as_an_mlflow_input(tracked):
 
 def test_each_runs_dataset_sources_name_its_own_versions(tracked):
     """The third run repeats the first (same data and parameters), so some of its outputs
-    (the plots, the metrics) have the same bytes as the first's: its sources must still name
-    its own versions, not the first run's."""
+    (the validation report, the plots) have the same bytes as the first's: its sources must
+    still name its own versions, not the first run's."""
     _, client, runs = tracked
     for run in runs:
         run = client.get_run(run.info.run_id)

@@ -13,10 +13,9 @@ from fraud_detection.hooks.spark_cache import SparkCacheHook
 
 # Pluggy calls the last registered hook first: the parameters are checked before anything
 # else reads them; the MLflow run opens (after checking the tracking server answers) before
-# Spark starts, and provenance runs last on dataset
-# events, while the MLflow run is open. At the end, the MLflow hook waits for the model
-# logging (which reads the training rows) before the run's caches go, and they go before
-# the session stops.
+# Spark starts, and provenance runs last on dataset events, while the MLflow run is open.
+# At the end, the MLflow hook waits for the model logging (which reads the training rows)
+# before the run's caches go, and they go before the session stops.
 HOOKS = (ProvenanceHook(), SparkHooks(), SparkCacheHook(), MlflowTrackingHook(),
          ParameterCheckHook())
 

@@ -161,9 +161,9 @@ class MlflowTrackingHook:
         if settings is not None and settings.enabled:
             self._registers = bool(settings.log.get("model") and settings.log.get("register")
                                    and settings.role("metrics") in pipeline.all_outputs())
-            self._free_inputs = {base_name(name) for name in pipeline.inputs()
-                                 if not is_parameters(name)}
-            self._param_inputs = {name for name in pipeline.inputs() if is_parameters(name)}
+            inputs = pipeline.inputs()
+            self._param_inputs = {name for name in inputs if is_parameters(name)}
+            self._free_inputs = {base_name(name) for name in inputs - self._param_inputs}
             check_reachable(settings.tracking_uri, settings.connect_timeout)
             settings.activate()
             warm_up = threading.Thread(target=_load_store, args=(settings,), daemon=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
+from kedro.framework.project import settings
 
 
 class UnknownParameterError(ValueError):
@@ -63,11 +64,9 @@ class ParameterCheckHook:
 
 
 def _base_parameters(loader) -> dict[str, Any]:
-    """The parameters of ``conf/base`` alone: no other environment, no ``--params``."""
+    """The parameters of ``conf/base`` alone (no other environment, no ``--params``), read
+    by a loader made as the project's settings make the run's."""
     base_env = loader.base_env
-    only_base = type(loader)(
-        conf_source=loader.conf_source, env=base_env, base_env=base_env,
-        default_run_env=base_env, config_patterns=loader.config_patterns,
-        custom_resolvers=loader._custom_resolvers,
-    )
+    args = {**settings.CONFIG_LOADER_ARGS, "base_env": base_env, "default_run_env": base_env}
+    only_base = settings.CONFIG_LOADER_CLASS(conf_source=loader.conf_source, env=base_env, **args)
     return dict(only_base["parameters"])

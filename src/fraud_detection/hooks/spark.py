@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
@@ -57,9 +58,10 @@ def check_master_reachable(master: str, timeout: float = 5.0) -> None:
         return
     refused = []
     for address in master.removeprefix("spark://").split(","):
-        host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
         try:
-            with socket.create_connection((host, int(port or STANDALONE_PORT)), timeout=timeout):
+            parsed = urlsplit(f"spark://{address}")
+            port = parsed.port or STANDALONE_PORT
+            with socket.create_connection((parsed.hostname, port), timeout=timeout):
                 return
         except (OSError, ValueError) as error:
             refused.append(f"{address}: {error}")

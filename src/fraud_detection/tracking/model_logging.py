@@ -87,9 +87,9 @@ def model_signature(model: PipelineModel, rows: DataFrame) -> ModelSignature:
 
 def signature_and_example(model: PipelineModel, rows: DataFrame, n: int = 5):
     """:func:`model_signature` and an input example: ``n`` rows of ``rows`` (one small
-    Spark job)."""
-    example = rows.select(*model_input_columns(model)).limit(n).toPandas()
-    return model_signature(model, rows), example
+    Spark job) in the signature's columns."""
+    signature = model_signature(model, rows)
+    return signature, rows.select(*signature.inputs.input_names()).limit(n).toPandas()
 
 
 def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",

@@ -104,9 +104,8 @@ def locate_version(name: str, dataset: Any, saved: bool) -> LocatedVersion | Non
         uri = dataset.loaded_uri
         if saved or uri is None:
             return None
-        return LocatedVersion(
-            DatasetVersion(name, "mlflow", uri, uri.rsplit("/", 1)[1], None), None
-        )
+        version = str(dataset.resolved_version)
+        return LocatedVersion(DatasetVersion(name, "mlflow", uri, version, None), None)
     if hasattr(dataset, "pfs_uri"):
         commit = dataset.last_save_commit if saved else dataset.last_load_commit
         return LocatedVersion(
