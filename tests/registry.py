@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -21,6 +22,7 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from fraud_detection.parameters import AggregateParams, TrainParams
 from fraud_detection.pipelines.aggregate.nodes import build_model_input_table
 from fraud_detection.pipelines.data_generation.nodes import generate_transactions
 from fraud_detection.pipelines.train.nodes import fit_model, split_train_test
@@ -31,11 +33,12 @@ CONF = Path(__file__).resolve().parents[1] / "conf" / "base"
 GROUP_ARTIFACT = "com.example.fraud:paysim-decision-tree"
 
 
-def train_params() -> dict:
-    """``params:train`` from conf/base, with a shallow tree: fast, and still a real model."""
+def train_params(**changes: Any) -> TrainParams:
+    """``params:train`` from conf/base with a shallow tree (fast, and still a real model),
+    and any top-level key replaced by ``changes``."""
     params = yaml.safe_load((CONF / "parameters_train.yml").read_text())["train"]
     params["model"] = {**params["model"], "max_depth": 4, "max_bins": 32}
-    return params
+    return TrainParams.model_validate({**params, **changes})
 
 
 def generated_transactions(spark: SparkSession, n_rows: int = 3000, seed: int = 7) -> DataFrame:
@@ -48,7 +51,7 @@ def generated_transactions(spark: SparkSession, n_rows: int = 3000, seed: int = 
 def model_input(spark: SparkSession, n_rows: int = 3000, seed: int = 7) -> DataFrame:
     """The model input table of generated rows (raw columns, features, label)."""
     return build_model_input_table(
-        generated_transactions(spark, n_rows, seed), {"balance_tolerance": 0.01}
+        generated_transactions(spark, n_rows, seed), AggregateParams(balance_tolerance=0.01)
     )
 
 

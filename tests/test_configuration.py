@@ -1,5 +1,6 @@
 """An environment's parameters and MLflow settings override only the keys they name; a
-parameter that conf/base does not define is refused before the run."""
+parameter that conf/base does not define, or a value its node's type refuses, is refused
+before the run."""
 
 from __future__ import annotations
 
@@ -11,15 +12,21 @@ import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from fraud_detection.hooks.parameters import UnknownParameterError, unknown_keys
+from fraud_detection.hooks.parameters import (
+    InvalidParameterError,
+    UnknownParameterError,
+    invalid_values,
+    unknown_keys,
+)
+from fraud_detection.parameters import TrainParams
 from tests.kedro_project import REPO, run_kedro, scratch_project
 
 
 def loaded(project: Path, runtime_params: dict | None = None):
     bootstrap_project(project)
     with KedroSession.create(project_path=project, runtime_params=runtime_params) as session:
-        context = session.load_context()
-        return context.params, context.config_loader["mlflow"]
+        loader = session.load_context().config_loader
+        return loader["parameters"], loader["mlflow"]
 
 
 def base(name: str) -> dict:
@@ -71,4 +78,38 @@ def test_a_misspelt_parameter_stops_the_run_before_any_work(tmp_path):
     with pytest.raises(UnknownParameterError, match=r"split.n_shard \(from conf/local; did you "
                                                     r"mean split.n_shards\?\)"):
         run_kedro(project, ["split"])
+    assert not any((project / "data").rglob("*.*")), "nothing may be written"
+
+
+def test_invalid_values_are_named_by_their_full_key():
+    train = base("parameters_train.yml")["train"]
+    del train["model"]["max_depth"]
+    train.update(class_weight="bal", transaction_types=["TRANSFER", 5])
+    assert invalid_values({"train": train, "spark": {"master": 1}}, {"train": TrainParams}) == [
+        ("train.transaction_types[1]", 5,
+         "Input should be 'CASH_IN', 'CASH_OUT', 'DEBIT', 'PAYMENT' or 'TRANSFER'"),
+        ("train.class_weight", "bal", ("Input should be 'balanced' or input should be a valid "
+                                      "number")),
+        ("train.model.max_depth", None, "Field required"),
+    ]
+    assert invalid_values({"train": base("parameters_train.yml")["train"]},
+                          {"train": TrainParams}) == []
+
+
+def test_a_value_of_the_wrong_type_stops_the_run_before_any_work(tmp_path):
+    """Each bad value is named with where it came from: --params, the env or conf/base."""
+    project = scratch_project(tmp_path / "project")
+    (project / "conf/local/parameters_split.yml").write_text("split:\n  n_shards: 0\n")
+    aggregate = project / "conf/base/parameters_aggregate.yml"
+    aggregate.write_text(aggregate.read_text().replace("balance_tolerance: 0.01",
+                                                       "balance_tolerance: -1"))
+    with pytest.raises(InvalidParameterError) as raised:
+        run_kedro(project, params={"train": {"model": {"max_depth": "abc"}}})
+    assert str(raised.value).splitlines()[1:] == [
+        "- split.n_shards = 0 (from conf/local): Input should be greater than or equal to 1",
+        ("- aggregate.balance_tolerance = -1 (from conf/base): Input should be greater than or "
+        "equal to 0"),
+        "- train.model.max_depth = 'abc' (from --params): Input should be a valid integer",
+        "Correct each value; conf/base/parameters_*.yml describes every parameter.",
+    ]
     assert not any((project / "data").rglob("*.*")), "nothing may be written"

@@ -26,6 +26,7 @@ from fraud_detection.hooks.mlflow_tracking import (
     ParameterConflictError,
     TrackingUnavailableError,
 )
+from fraud_detection.hooks.parameters import InvalidParameterError
 from fraud_detection.pipelines.train.evaluation import rows_fingerprint
 from fraud_detection.pipelines.train.nodes import split_train_test
 from fraud_detection.provenance import (
@@ -275,14 +276,14 @@ def test_credentials_never_reach_params_tags_or_logs(tracked, capsys, caplog):
     assert SECRET not in capsys.readouterr().out + caplog.text
 
 
-def test_failing_node_ends_the_run_failed_with_the_error(tracked):
+def test_a_bad_parameter_value_is_refused_before_an_mlflow_run_opens(tracked):
     project, client, _ = tracked
-    with pytest.raises(ValueError, match="train.split.method"):
-        run_kedro(project, ["train"], params={"train": {"split": {"method": "bogus"}}})
     experiment = client.get_experiment_by_name(EXPERIMENT).experiment_id
-    [run] = client.search_runs([experiment], "tags.`kedro.pipelines` = 'train'")
-    assert run.info.status == "FAILED"
-    assert "train.split.method must be 'random' or 'time'" in run.data.tags["error"]
+    runs_before = len(client.search_runs([experiment]))
+    with pytest.raises(InvalidParameterError,
+                       match=r"train.split.method = 'bogus' \(from --params\)"):
+        run_kedro(project, ["train"], params={"train": {"split": {"method": "bogus"}}})
+    assert len(client.search_runs([experiment])) == runs_before
 
 
 def test_run_failing_while_the_model_is_logged_waits_for_it_and_registers_nothing(tracked):

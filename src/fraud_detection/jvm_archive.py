@@ -56,6 +56,7 @@ def _workload(partial: str) -> None:
     from pyspark.sql import SparkSession  # imported here: only the child needs Spark
 
     from fraud_detection.datasets import RawCsvDataset
+    from fraud_detection.parameters import AggregateParams, SplitParams, TrainParams
     from fraud_detection.pipelines.aggregate.nodes import build_model_input_table
     from fraud_detection.pipelines.data_generation.nodes import generate_transactions
     from fraud_detection.pipelines.split.nodes import shard_by_customer, validate_transactions
@@ -72,7 +73,8 @@ def _workload(partial: str) -> None:
         .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
-    train = {
+    split = SplitParams(n_shards=2, max_quarantine_fraction=0.01)
+    train = TrainParams.model_validate({
         "transaction_types": ["TRANSFER", "CASH_OUT"],
         "split": {"method": "random", "test_fraction": 0.3, "seed": 1},
         "categorical_features": ["type"],
@@ -80,17 +82,18 @@ def _workload(partial: str) -> None:
         "class_weight": "balanced",
         "model": {"max_depth": 3, "max_bins": 16, "min_instances_per_node": 1,
                   "min_info_gain": 0.0, "impurity": "gini", "seed": 1},
-    }
+        "release": {"group": "archive", "artifact": "archive", "major_minor": "0.0"},
+    })
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         generate_transactions({"n_rows": 3000, "seed": 1, "fraud_rate": 0.05}).to_csv(
             folder / "raw.csv", index=False)
         valid, quarantine, _ = validate_transactions(
-            RawCsvDataset(filepath=str(folder)).load(), {"n_shards": 2})
+            RawCsvDataset(filepath=str(folder)).load(), split)
         quarantine.write.parquet(str(folder / "quarantine"))
-        shard_by_customer(valid, {"n_shards": 2}).write.partitionBy("shard").parquet(
+        shard_by_customer(valid, split).write.partitionBy("shard").parquet(
             str(folder / "shards"))
-        build_model_input_table(valid, {"balance_tolerance": 0.01}).write.parquet(
+        build_model_input_table(valid, AggregateParams(balance_tolerance=0.01)).write.parquet(
             str(folder / "table"))
         train_set, test_set = split_train_test(spark.read.parquet(str(folder / "table")), train)
         model = fit_model(train_set, train)

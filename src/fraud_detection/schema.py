@@ -24,6 +24,8 @@ TRANSACTION_TYPES: tuple[str, ...] = ("CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT",
 
 LABEL = "isFraud"
 CUSTOMER = "nameOrig"
+# Transaction identifiers: the train/test split hashes them, the model never reads them.
+IDENTIFIERS: tuple[str, ...] = (CUSTOMER, "nameDest")
 
 EXPECTED_HEADER = ",".join(RAW_COLUMNS)
 
@@ -31,3 +33,23 @@ EXPECTED_HEADER = ",".join(RAW_COLUMNS)
 # step, so the order (and every history feature) does not depend on how Spark partitioned
 # the data. Validation lays the rows out in this order and the history window reads it.
 CUSTOMER_ORDER: tuple[str, ...] = (CUSTOMER, "step", "amount", "type", "nameDest", "oldbalanceOrg")
+
+# The features the aggregate stage adds to every row (pipelines.aggregate).
+TRANSACTION_FEATURES: tuple[str, ...] = (
+    "errorBalanceOrig",
+    "errorBalanceDest",
+    "emptiesOrigin",
+    "destBalancesZero",
+    "amountToOrigBalance",
+    "hourOfDay",
+)
+HISTORY_FEATURES: tuple[str, ...] = (
+    "custPriorTxnCount",
+    "custPriorAmountMean",
+    "custPriorAmountMax",
+    "custPriorAmountStd",
+    "custPriorTransferShare",
+    "custPriorCashOutShare",
+    "custStepsSincePrev",
+    "amountToCustPriorMean",
+)

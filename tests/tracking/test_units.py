@@ -12,9 +12,11 @@ from fraud_detection.hooks.mlflow_tracking import (
     TrackingUnavailableError,
     check_reachable,
     flatten,
+    plain,
     read_parameters,
     runner_name,
 )
+from fraud_detection.parameters import SplitParams
 from fraud_detection.tracking.config import MlflowSettings, redact
 from fraud_detection.tracking.registry import coordinate, decide
 from fraud_detection.tracking.versions import content_digest
@@ -27,6 +29,15 @@ def test_flatten_prefixes_by_parameters_file_and_masks_secrets():
         "train.model.max_depth": "8", "train.types": '["A", "B"]', "train.api_token": "***",
         "split.n_shards": "16", "split.db_password": "***",
     }
+
+
+def test_typed_parameters_are_logged_as_plain_values():
+    """Kedro hands the hooks the typed parameters the nodes receive."""
+    split = SplitParams(n_shards=16, max_quarantine_fraction=0.01)
+    assert plain({"split": split, "spark": {"master": "local[2]"}, "seed": 1}) == {
+        "split": {"n_shards": 16, "max_quarantine_fraction": 0.01},
+        "spark": {"master": "local[2]"}, "seed": 1}
+    assert flatten(plain({"split": split}))["split.n_shards"] == "16"
 
 
 def test_read_parameters_keeps_what_the_pipeline_reads():

@@ -26,6 +26,7 @@ import mlflow
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 from mlflow import MlflowClient
+from pydantic import BaseModel
 from pyspark.sql import DataFrame
 
 import fraud_detection
@@ -53,6 +54,14 @@ class TrackingUnavailableError(RuntimeError):
 
 class ParameterConflictError(ValueError):
     """The MLflow run joined holds another value of a parameter; raised before any node."""
+
+
+def plain(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters as plain data: Kedro gives the typed ones (``params: TrainParams``) as
+    the node receives them, validated (:mod:`fraud_detection.parameters`)."""
+    return {key: value.model_dump(mode="json") if isinstance(value, BaseModel)
+            else plain(value) if isinstance(value, dict) else value
+            for key, value in params.items()}
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -176,7 +185,7 @@ class MlflowTrackingHook:
 
     def _open_run(self, run_params: dict[str, Any], catalog) -> None:
         settings = self.settings
-        self._params = catalog.load("parameters") if catalog.exists("parameters") else {}
+        self._params = plain(catalog.load("parameters")) if catalog.exists("parameters") else {}
         run = self._start_run(run_params)
         self._run_id = run.info.run_id
         if settings.log.get("params", True):

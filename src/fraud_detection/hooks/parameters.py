@@ -1,4 +1,5 @@
-"""Parameters that ``conf/base`` does not define are refused before the run starts.
+"""Parameters that ``conf/base`` does not define, or of the wrong type, are refused before
+the run starts.
 
 Kedro adds any key given with ``--params`` (or in an environment's parameters file) to the
 parameters, so a misspelt ``--params train.model.max_dept=5`` would train the default depth
@@ -6,6 +7,10 @@ while the run's record said otherwise. Under each top-level key that ``conf/base
 (``train``, ``split`` ...) every key must exist there; other top-level keys (``spark``,
 ``databricks``: settings the configuration reads through ``runtime_params``) are not
 parameters of a node and are left alone.
+
+Then every parameter that a node of the run's pipelines declares a type for
+(:mod:`fraud_detection.parameters`) is checked against it. Kedro would refuse a bad value
+next, but without its full key or where it came from.
 """
 
 from __future__ import annotations
@@ -15,11 +20,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
-from kedro.framework.project import settings
+from kedro.framework.project import pipelines, settings
+from kedro.validation import TypeExtractor
+from pydantic import ValidationError
 
 
 class UnknownParameterError(ValueError):
     """A parameter key that ``conf/base`` does not define; raised before any work."""
+
+
+class InvalidParameterError(ValueError):
+    """A parameter value its node's type refuses; raised before any work."""
 
 
 def key_paths(params: dict[str, Any], prefix: str = "") -> Iterator[str]:
@@ -40,27 +51,81 @@ def unknown_keys(params: dict[str, Any], base: dict[str, Any]) -> list[str]:
 
 
 class ParameterCheckHook:
-    """Checks the run's parameters against ``conf/base`` when the context is created."""
+    """Checks the run's parameters against ``conf/base`` and the nodes' parameter types when
+    the context is created."""
 
     @hook_impl
     def after_context_created(self, context) -> None:
         loader = context.config_loader
-        base = _base_parameters(loader)
-        unknown = unknown_keys(dict(loader["parameters"]), base)
-        if not unknown:
-            return
+        params, base = dict(loader["parameters"]), _base_parameters(loader)
         given = set(key_paths(loader.runtime_params or {}))
-        defined = list(key_paths(base))
-        described = []
-        for key in unknown:
-            where = "--params" if key in given else f"conf/{context.env or 'local'}"
-            close = difflib.get_close_matches(key, defined, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            described.append(f"{key} (from {where}{hint})")
-        raise UnknownParameterError(
-            "parameters that conf/base/parameters_*.yml does not define, so no node would "
-            f"read them: {', '.join(described)}. Correct each key, or define it in conf/base."
-        )
+        env = f"conf/{context.env or 'local'}"
+
+        def source(path: str) -> str:
+            """Where the value at a dotted key came from: ``--params``, base or the env."""
+            keys = path.split("[", 1)[0].split(".")
+            if any(".".join(keys[:n]) in given for n in range(1, len(keys) + 1)):
+                return "--params"
+            return "conf/base" if _at(base, keys) == _at(params, keys) else env
+
+        unknown = unknown_keys(params, base)
+        if unknown:
+            defined = list(key_paths(base))
+            described = []
+            for key in unknown:
+                close = difflib.get_close_matches(key, defined, n=1)
+                described.append(f"{key} (from {source(key)}"
+                                 + (f"; did you mean {close[0]}?)" if close else ")"))
+            raise UnknownParameterError(
+                "parameters that conf/base/parameters_*.yml does not define, so no node would "
+                f"read them: {', '.join(described)}. Correct each key, or define it in "
+                "conf/base."
+            )
+        types = TypeExtractor(dict(pipelines)).extract_types_from_pipelines()
+        problems = invalid_values(params, types)
+        if problems:
+            raise InvalidParameterError(
+                "parameter values that their nodes cannot use, refused before the run:\n"
+                + "".join(f"- {path} = {value!r} (from {source(path)}): {reason}\n"
+                          for path, value, reason in problems)
+                + "Correct each value; conf/base/parameters_*.yml describes every parameter."
+            )
+
+
+def invalid_values(params: dict[str, Any], types: dict[str, type]) -> list[tuple[str, Any, str]]:
+    """(dotted key, value, reason) for each value in ``params`` that its type refuses."""
+    problems: dict[str, tuple[Any, list[str]]] = {}
+    for key, kind in types.items():
+        if key not in params or not hasattr(kind, "model_validate"):
+            continue
+        try:
+            kind.model_validate(params[key])
+        except ValidationError as error:
+            for detail in error.errors():
+                path, value = _located(key, params[key], detail["loc"])
+                reasons = problems.setdefault(path, (value, []))[1]
+                reason = detail["msg"].removeprefix("Value error, ")
+                reasons.append(reason[:1].lower() + reason[1:] if reasons else reason)
+    return [(path, value, " or ".join(reasons)) for path, (value, reasons) in problems.items()]
+
+
+def _located(key: str, value: Any, loc: tuple) -> tuple[str, Any]:
+    """The dotted key (``train.numeric_features[2]``) and value that pydantic's ``loc`` points
+    at. The parts of ``loc`` that name a member of a union (``float`` in
+    ``class_weight.float``) are not keys and are left out."""
+    path = key
+    for n, part in enumerate(loc, 1):
+        if isinstance(value, dict) and (part in value or n == len(loc)):
+            path, value = f"{path}.{part}", value.get(part)  # None: a missing key
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            path, value = f"{path}[{part}]", value[part]
+    return path, value
+
+
+def _at(params: dict[str, Any], keys: list[str]) -> Any:
+    for key in keys:
+        params = params.get(key) if isinstance(params, dict) else None
+    return params
 
 
 def _base_parameters(loader) -> dict[str, Any]:

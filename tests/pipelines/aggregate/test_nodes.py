@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fraud_detection.pipelines.aggregate.nodes import (
-    HISTORY_FEATURES,
-    TRANSACTION_FEATURES,
-    build_model_input_table,
-)
-from fraud_detection.schema import RAW_COLUMNS
+from fraud_detection.parameters import AggregateParams
+from fraud_detection.pipelines.aggregate.nodes import build_model_input_table
+from fraud_detection.schema import HISTORY_FEATURES, RAW_COLUMNS, TRANSACTION_FEATURES
 
 SCHEMA = ", ".join(f"{name} {kind}" for name, kind in RAW_COLUMNS.items()) + ", shard int"
 ROWS = [
@@ -23,7 +20,7 @@ ROWS = [
 @pytest.fixture(scope="module")
 def table(spark):
     shards = spark.createDataFrame(ROWS, SCHEMA).repartition(3)  # order must not matter
-    result = build_model_input_table(shards, {"balance_tolerance": 0.01})
+    result = build_model_input_table(shards, AggregateParams(balance_tolerance=0.01))
     return {(r["nameOrig"], r["step"]): r.asDict() for r in result.collect()}
 
 

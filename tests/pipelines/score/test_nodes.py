@@ -9,6 +9,7 @@ from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 from fraud_detection.datasets.mlflow_model import RegisteredModel
+from fraud_detection.parameters import ScoreParams
 from fraud_detection.pipelines.data_generation.nodes import generate_transactions
 from fraud_detection.pipelines.score.nodes import (
     PREDICTION_COLUMNS,
@@ -19,17 +20,23 @@ from fraud_detection.pipelines.train.nodes import fit_model
 from fraud_detection.provenance import data_provenance, run_provenance
 from fraud_detection.schema import RAW_COLUMNS
 from tests.kedro_project import run_kedro, scratch_project, versions
-from tests.registry import fit_small_model, input_example, mlflow_uris, register_version
+from tests.registry import (
+    fit_small_model,
+    input_example,
+    mlflow_uris,
+    register_version,
+    train_params,
+)
 
 # A one-split tree on 'amount' only (two distinct values), unweighted: its leaves hold
 # 1 fraud in 4 rows (amount 1.0) and 3 in 4 (amount 10.0), so the probabilities are exact.
-TREE_PARAMS = {
-    "categorical_features": ["type"],
-    "numeric_features": ["amount"],
-    "class_weight": 1,
-    "model": {"max_depth": 1, "max_bins": 32, "min_instances_per_node": 1,
-              "min_info_gain": 0.0, "impurity": "gini", "seed": 1},
-}
+TREE_PARAMS = train_params(
+    categorical_features=["type"],
+    numeric_features=["amount"],
+    class_weight=1,
+    model={"max_depth": 1, "max_bins": 32, "min_instances_per_node": 1,
+           "min_info_gain": 0.0, "impurity": "gini", "seed": 1},
+)
 TRAIN_LABELS = {1.0: [0, 0, 0, 1], 10.0: [0, 1, 1, 1]}
 
 RAW_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in RAW_COLUMNS.items())
@@ -60,13 +67,18 @@ def registered(model, **changes) -> RegisteredModel:
     return RegisteredModel(**{**facts, **changes})
 
 
+def score_params(**values) -> ScoreParams:
+    """``params:score`` as conf/base gives it, with ``values`` instead."""
+    return ScoreParams.model_validate({"model_ref": "champion", "threshold": None, **values})
+
+
 def scored(batch, model, params=None, **changes) -> list[dict]:
-    result = score_transactions(batch, registered(model, **changes), params or {})
+    result = score_transactions(batch, registered(model, **changes), params or score_params())
     return [row.asDict() for row in result.orderBy("nameOrig").collect()]
 
 
 def test_columns_values_and_stamps_are_exact(spark, batch, model):
-    result = score_transactions(batch, registered(model), {"threshold": None})
+    result = score_transactions(batch, registered(model), score_params())
     assert result.columns == [*RAW_COLUMNS, *PREDICTION_COLUMNS]
     types = dict(result.dtypes)
     assert [types[c] for c in PREDICTION_COLUMNS] == ["double", "int", "string", "int", "string"]
@@ -77,7 +89,7 @@ def test_columns_values_and_stamps_are_exact(spark, batch, model):
     assert {(r["model_coordinate"], r["model_version"], r["model_run_id"]) for r in rows} == {
         ("com.example.fraud:paysim-decision-tree:1.0.7", 7, "abc123")
     }
-    again = [r.asDict() for r in score_transactions(batch, registered(model), {})
+    again = [r.asDict() for r in score_transactions(batch, registered(model), score_params())
              .orderBy("nameOrig").collect()]
     assert again == rows  # deterministic: no timestamp, same rows
 
@@ -94,15 +106,17 @@ def test_columns_values_and_stamps_are_exact(spark, batch, model):
 )
 def test_threshold_comes_from_params_then_the_model_then_0_5(batch, model, configured,
                                                               recorded, expected):
-    rows = scored(batch, model, {"threshold": configured}, threshold=recorded)
+    rows = scored(batch, model, score_params(threshold=configured), threshold=recorded)
     assert [r["predicted_fraud"] for r in rows] == expected
     assert [r["fraud_probability"] for r in rows] == [0.25, 0.75]
 
 
-@pytest.mark.parametrize("bad", [1.5, -0.1, "high"])
-def test_a_threshold_that_is_no_probability_is_refused(batch, model, bad):
-    with pytest.raises(ValueError, match=r"score.threshold.*got"):
-        score_transactions(batch, registered(model), {"threshold": bad})
+@pytest.mark.parametrize("bad", [1.5, -0.1])
+def test_a_recorded_threshold_that_is_no_probability_is_refused(batch, model, bad):
+    """score.threshold itself is checked before the run (tests/test_parameters.py)."""
+    with pytest.raises(ValueError, match=r"recorded with model version 7 must be a probabil.*"
+                                         r"set score.threshold"):
+        score_transactions(batch, registered(model, threshold=bad), score_params())
 
 
 def test_model_coordinate_is_null_when_the_version_has_none(batch, model):
@@ -113,20 +127,19 @@ def test_model_coordinate_is_null_when_the_version_has_none(batch, model):
 
 def test_a_missing_column_the_model_needs_is_named_with_the_version(batch, model):
     with pytest.raises(ValueError, match=r"'amount' missing.*fraud-detector version 7"):
-        score_transactions(batch.drop("amount"), registered(model), {})
+        score_transactions(batch.drop("amount"), registered(model), score_params())
     with pytest.raises(ValueError, match=r"'type', 'nameDest' missing"):
-        score_transactions(batch.drop("type", "nameDest"), registered(model), {})
+        score_transactions(batch.drop("type", "nameDest"), registered(model), score_params())
 
 
 def test_model_ref_parameter_must_match_the_loaded_model(model):
-    check_model_ref(registered(model), {"model_ref": "champion"})
-    check_model_ref(registered(model, alias=None), {"model_ref": 7})
-    check_model_ref(registered(model, alias=None), {"model_ref": "7"})
-    check_model_ref(registered(model), {})
+    check_model_ref(registered(model), score_params(model_ref="champion"))
+    check_model_ref(registered(model, alias=None), score_params(model_ref=7))
+    check_model_ref(registered(model, alias=None), score_params(model_ref="7"))
     with pytest.raises(ValueError, match=r"score.model_ref is 'challenger'.*--params"):
-        check_model_ref(registered(model), {"model_ref": "challenger"})
+        check_model_ref(registered(model), score_params(model_ref="challenger"))
     with pytest.raises(ValueError, match="score.model_ref is 3"):
-        check_model_ref(registered(model, alias=None), {"model_ref": 3})
+        check_model_ref(registered(model, alias=None), score_params(model_ref=3))
 
 
 # --- the whole pipeline through `kedro run --pipelines score` -------------------------------

@@ -6,6 +6,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from fraud_detection.datasets import RawCsvDataset
+from fraud_detection.parameters import AggregateParams, SplitParams
 from fraud_detection.pipelines.aggregate.nodes import build_model_input_table
 from fraud_detection.pipelines.split.nodes import (
     RawDataError,
@@ -16,7 +17,7 @@ from fraud_detection.pipelines.split.nodes import (
 from fraud_detection.schema import EXPECTED_HEADER
 from tests.raw_files import VALID_LINES, write_csv
 
-SPLIT = {"n_shards": 4}
+SPLIT = SplitParams(n_shards=4, max_quarantine_fraction=0.01)
 
 
 def load(spark, folder):
@@ -124,9 +125,10 @@ def test_quarantine_threshold(spark):
     report = {"rows": 100, "quarantined": 2, "quarantined_fraction": 0.02,
               "source": "data/01_raw/x.csv", "top_problems": {"amount: negative": 2}}
     data = spark.range(3)
-    assert enforce_quarantine_threshold(data, report, {"max_quarantine_fraction": 0.05}) is data
+    lenient = SPLIT.model_copy(update={"max_quarantine_fraction": 0.05})
+    assert enforce_quarantine_threshold(data, report, lenient) is data
     with pytest.raises(RawDataError) as err:
-        enforce_quarantine_threshold(data, report, {"max_quarantine_fraction": 0.01})
+        enforce_quarantine_threshold(data, report, SPLIT)
     assert "2 of 100 rows in data/01_raw/x.csv are malformed (2.00%)" in str(err.value)
     assert "split.max_quarantine_fraction=0.01" in str(err.value)
     assert "quarantined_transactions" in str(err.value)
@@ -135,8 +137,9 @@ def test_quarantine_threshold(spark):
 def test_shards_are_a_stable_hash_of_the_customer_one_per_partition(spark, tmp_path):
     lines = [f"{step},PAYMENT,10.0,{name},100.0,90.0,M1,0.0,0.0,0,0" for name, step in (
         ("C1231006815", 1), ("C1231006815", 2), ("C1305486145", 3), ("C553264065", 4))]
-    valid, _, _ = validate_transactions(load(spark, write_csv(tmp_path, lines)), {"n_shards": 16})
-    sharded = shard_by_customer(valid, {"n_shards": 16})
+    sixteen = SPLIT.model_copy(update={"n_shards": 16})
+    valid, _, _ = validate_transactions(load(spark, write_csv(tmp_path, lines)), sixteen)
+    sharded = shard_by_customer(valid, sixteen)
     assert sharded.rdd.getNumPartitions() == 16
     rows = sharded.select("nameOrig", "step", "shard", F.spark_partition_id().alias("p")).collect()
     # Spark's Murmur3 hash (seed 42) mod 16: fixed values, the same on every machine and run...
@@ -159,16 +162,11 @@ def test_validated_rows_are_laid_out_for_the_history_window(spark, tmp_path):
         assert keys == sorted(keys)
     customers = [{r["nameOrig"] for r in rows} for rows in partitions]
     assert sum(len(c) for c in customers) == len(set().union(*customers)) == 3
-    plan = build_model_input_table(valid, {"balance_tolerance": 0.01})._jdf.queryExecution()
+    table = build_model_input_table(valid, AggregateParams(balance_tolerance=0.01))
+    plan = table._jdf.queryExecution()
     physical = plan.executedPlan().toString()
     # The window reads the cached rows as they are (the exchange and sort below
     # InMemoryRelation are the ones that filled the cache).
     above_cache = physical.split("InMemoryRelation")[0]
     assert "Window" in above_cache and "InMemoryTableScan" in above_cache
     assert "Exchange" not in above_cache and "Sort [" not in above_cache
-
-
-@pytest.mark.parametrize("bad", [0, -1, 2.5, "16"])
-def test_shard_count_must_be_a_positive_integer(spark, bad):
-    with pytest.raises(ValueError, match="split.n_shards must be a positive integer"):
-        shard_by_customer(spark.range(1), {"n_shards": bad})

@@ -8,30 +8,17 @@ a time-based evaluation stays honest.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from fraud_detection.schema import CUSTOMER, CUSTOMER_ORDER, LABEL, RAW_COLUMNS
-
-HISTORY_FEATURES = (
-    "custPriorTxnCount",
-    "custPriorAmountMean",
-    "custPriorAmountMax",
-    "custPriorAmountStd",
-    "custPriorTransferShare",
-    "custPriorCashOutShare",
-    "custStepsSincePrev",
-    "amountToCustPriorMean",
-)
-TRANSACTION_FEATURES = (
-    "errorBalanceOrig",
-    "errorBalanceDest",
-    "emptiesOrigin",
-    "destBalancesZero",
-    "amountToOrigBalance",
-    "hourOfDay",
+from fraud_detection.parameters import AggregateParams
+from fraud_detection.schema import (
+    CUSTOMER,
+    CUSTOMER_ORDER,
+    HISTORY_FEATURES,
+    LABEL,
+    RAW_COLUMNS,
+    TRANSACTION_FEATURES,
 )
 
 
@@ -83,12 +70,13 @@ def history_features(transactions: DataFrame) -> DataFrame:
     return with_history
 
 
-def build_model_input_table(shards: DataFrame, params: dict[str, Any]) -> DataFrame:
+def build_model_input_table(shards: DataFrame, params: AggregateParams) -> DataFrame:
     """Raw columns, transaction and history features and ``label``, one row per transaction."""
-    tolerance = float(params["balance_tolerance"])
     # History first: the window shuffles and sorts its input, so the per-transaction
     # features are computed after it, on the way out, instead of travelling through it.
-    features = transaction_features(history_features(shards.select(*RAW_COLUMNS)), tolerance)
+    features = transaction_features(
+        history_features(shards.select(*RAW_COLUMNS)), params.balance_tolerance
+    )
     return features.select(
         *RAW_COLUMNS,
         *TRANSACTION_FEATURES,

@@ -8,7 +8,6 @@ output holds no timestamp: scoring the same batch with the same version gives th
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from pyspark.ml import PipelineModel
 from pyspark.ml.functions import vector_to_array
@@ -16,6 +15,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from fraud_detection.datasets.mlflow_model import RegisteredModel
+from fraud_detection.parameters import ScoreParams
 from fraud_detection.schema import RAW_COLUMNS
 from fraud_detection.tracking.model_logging import model_input_columns
 
@@ -31,36 +31,32 @@ PREDICTION_COLUMNS = (
 )
 
 
-def decision_threshold(registered: RegisteredModel, params: dict[str, Any]) -> float:
+def decision_threshold(registered: RegisteredModel, params: ScoreParams) -> float:
     """``score.threshold`` if set, else the threshold recorded at training, else 0.5."""
-    value, source = params.get("threshold"), "score.threshold"
-    if value is None:
-        value, source = registered.threshold, f"model version {registered.version}"
-    if value is None:
-        value, source = DEFAULT_THRESHOLD, "default"
-    try:
-        threshold = float(value)
-    except (TypeError, ValueError):
-        threshold = float("nan")
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(
-            f"score: decision threshold from {source} must be a probability in [0, 1], "
-            f"got {value!r}; set score.threshold (null uses the model's own)"
-        )
+    if params.threshold is not None:
+        threshold, source = params.threshold, "score.threshold"
+    elif registered.threshold is not None:
+        threshold, source = registered.threshold, f"model version {registered.version}"
+        if not 0.0 <= threshold <= 1.0:  # a tag anyone can set; score.threshold is checked
+            raise ValueError(
+                f"score: the decision threshold recorded with model version "
+                f"{registered.version} must be a probability in [0, 1], got {threshold!r}; "
+                "set score.threshold to score with another"
+            )
+    else:
+        threshold, source = DEFAULT_THRESHOLD, "default"
     logger.info("Decision threshold %s (from %s)", threshold, source)
     return threshold
 
 
-def check_model_ref(registered: RegisteredModel, params: dict[str, Any]) -> None:
+def check_model_ref(registered: RegisteredModel, params: ScoreParams) -> None:
     """Fail when ``score.model_ref`` names another model than the catalog loaded.
 
     The catalog entry ``scoring_model`` reads the ref from runtime parameters
     (``--params score.model_ref=...``); a value changed only in a parameters file would be
     silently ignored otherwise.
     """
-    ref = params.get("model_ref")
-    if ref is None:
-        return
+    ref = params.model_ref
     text = str(ref).strip()
     if text == registered.alias or (text.isdigit() and int(text) == registered.version):
         return
@@ -92,7 +88,7 @@ def _probability_column(model: PipelineModel) -> str:
 
 
 def score_transactions(
-    features: DataFrame, registered_model: RegisteredModel, params: dict[str, Any]
+    features: DataFrame, registered_model: RegisteredModel, params: ScoreParams
 ) -> DataFrame:
     """The PaySim columns of every row, the fraud probability, the decision and the model stamps.
 

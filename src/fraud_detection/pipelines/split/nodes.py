@@ -16,6 +16,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from fraud_detection.hooks.spark_cache import cache
+from fraud_detection.parameters import SplitParams
 from fraud_detection.schema import (
     CUSTOMER,
     CUSTOMER_ORDER,
@@ -139,13 +140,6 @@ def _summary_columns() -> list[Column]:
     ]
 
 
-def _n_shards(params: dict[str, Any]) -> int:
-    n_shards = params["n_shards"]
-    if not isinstance(n_shards, int) or isinstance(n_shards, bool) or n_shards < 1:
-        raise ValueError(f"split.n_shards must be a positive integer, got {n_shards!r}")
-    return n_shards
-
-
 def shard_of_customer(n_shards: int) -> Column:
     """Spark's hash of the customer (Murmur3, seed 42) mod ``n_shards``.
 
@@ -220,7 +214,7 @@ def _check_labels(summary: dict[str, int], parsed: DataFrame, source: str) -> No
 
 
 def validate_transactions(
-    raw: DataFrame, params: dict[str, Any]
+    raw: DataFrame, params: SplitParams
 ) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
     """Check the file, parse every row, and set malformed rows aside with their reasons.
 
@@ -228,7 +222,7 @@ def validate_transactions(
     the quarantined rows (original text, ``problems``, ``source_file``) and a report with
     the counts and the most frequent problems.
     """
-    n_shards = _n_shards(params)
+    n_shards = params.n_shards
     source = source_of(raw)
     check_columns(raw.columns, source)
     parsed = parse_transactions(raw)
@@ -267,13 +261,13 @@ def _top_problems(quarantine: DataFrame, limit: int = 10) -> dict[str, int]:
 
 
 def enforce_quarantine_threshold(
-    transactions: DataFrame, report: dict[str, Any], params: dict[str, Any]
+    transactions: DataFrame, report: dict[str, Any], params: SplitParams
 ) -> DataFrame:
     """Pass the valid rows on only while malformed rows stay under the allowed fraction.
 
     Runs after the quarantine is saved, so a failed run still leaves the evidence.
     """
-    limit = float(params["max_quarantine_fraction"])
+    limit = params.max_quarantine_fraction
     if report["quarantined_fraction"] > limit:
         raise RawDataError(
             f"{DATASET}: {report['quarantined']} of {report['rows']} rows in {report['source']} "
@@ -285,10 +279,10 @@ def enforce_quarantine_threshold(
     return transactions
 
 
-def shard_by_customer(transactions: DataFrame, params: dict[str, Any]) -> DataFrame:
+def shard_by_customer(transactions: DataFrame, params: SplitParams) -> DataFrame:
     """Add ``shard`` = Spark's hash of the customer mod ``split.n_shards``.
 
     The validated rows are already laid out one shard per partition
     (:func:`lay_out_by_customer`), so each task writes exactly one shard directory.
     """
-    return transactions.withColumn("shard", shard_of_customer(_n_shards(params)))
+    return transactions.withColumn("shard", shard_of_customer(params.n_shards))

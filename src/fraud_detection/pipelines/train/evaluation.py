@@ -24,6 +24,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
+from fraud_detection.parameters import TrainParams
+
 from .fingerprint import fingerprint, row_hash
 from .nodes import feature_names
 
@@ -113,7 +115,7 @@ def rows_fingerprint(rows: DataFrame, scores: pd.DataFrame | None = None) -> str
 
 
 def evaluate_model(
-    model: PipelineModel, train: DataFrame, test: DataFrame, params: dict[str, Any]
+    model: PipelineModel, train: DataFrame, test: DataFrame, params: TrainParams
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Metrics of the model on the test rows, threshold chosen on the training rows.
 
@@ -134,7 +136,7 @@ def evaluate_model(
         "train_frauds": int(train_counts[train_labels == 1].sum()),
         "test_rows": int(counts.sum()),
         "test_frauds": int(counts[labels == 1].sum()),
-        "split_method": params["split"]["method"],
+        "split_method": params.split.method,
         "test_rows_fingerprint": rows_fingerprint(test, test_scores),
         "feature_importances": dict(zip(feature_names(model), map(float, importances))),
     }

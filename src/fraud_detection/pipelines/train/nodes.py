@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import DecisionTreeClassifier
 from pyspark.ml.feature import StringIndexer, VectorAssembler
@@ -11,31 +9,25 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from fraud_detection.hooks.spark_cache import cache
+from fraud_detection.parameters import TrainParams, TrainTestSplit
+from fraud_detection.schema import IDENTIFIERS
 
 WEIGHT = "classWeight"
 _TEST = "isTest"
 _BUCKETS = 10_000
-# Transaction identifiers: the split hashes them, the model never reads them.
-_IDENTIFIERS = ("nameOrig", "nameDest")
 
 
-def _split_column(df: DataFrame, split: dict[str, Any]) -> Column:
+def _split_column(df: DataFrame, split: TrainTestSplit) -> Column:
     """True for test rows. Random: a seeded hash of the transaction; time: the latest steps."""
-    fraction = float(split["test_fraction"])
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"train.split.test_fraction must be in (0, 1), got {fraction}")
-    method = split["method"]
-    if method == "random":
-        key = F.xxhash64("nameOrig", "step", "amount", "nameDest", F.lit(int(split["seed"])))
-        return F.pmod(key, F.lit(_BUCKETS)) < F.lit(int(fraction * _BUCKETS))
-    if method == "time":
-        cutoff = df.select(F.percentile_approx("step", 1.0 - fraction, 100_000)).first()[0]
-        return F.col("step") > F.lit(cutoff)
-    raise ValueError(f"train.split.method must be 'random' or 'time', got {method!r}")
+    if split.method == "random":
+        key = F.xxhash64("nameOrig", "step", "amount", "nameDest", F.lit(split.seed))
+        return F.pmod(key, F.lit(_BUCKETS)) < F.lit(int(split.test_fraction * _BUCKETS))
+    cutoff = df.select(F.percentile_approx("step", 1.0 - split.test_fraction, 100_000)).first()[0]
+    return F.col("step") > F.lit(cutoff)
 
 
 def split_train_test(
-    model_input: DataFrame, params: dict[str, Any]
+    model_input: DataFrame, params: TrainParams
 ) -> tuple[DataFrame, DataFrame]:
     """Keep the transaction types where fraud occurs, then split deterministically.
 
@@ -45,8 +37,8 @@ def split_train_test(
     left out of the cache once the split is decided: they are not features, and they are
     the largest columns.
     """
-    kept = model_input.where(F.col("type").isin(*params["transaction_types"]))
-    rows = kept.withColumn(_TEST, _split_column(kept, params["split"])).drop(*_IDENTIFIERS)
+    kept = model_input.where(F.col("type").isin(*params.transaction_types))
+    rows = kept.withColumn(_TEST, _split_column(kept, params.split)).drop(*IDENTIFIERS)
     rows = cache(rows)
     return rows.where(~F.col(_TEST)).drop(_TEST), rows.where(F.col(_TEST)).drop(_TEST)
 
@@ -54,7 +46,7 @@ def split_train_test(
 def class_weights(train: DataFrame, class_weight: str | float) -> tuple[float, float]:
     """Weights of (legitimate, fraud) rows; 'balanced' gives both classes equal total weight."""
     if class_weight != "balanced":
-        return 1.0, float(class_weight)
+        return 1.0, class_weight
     counts = {row["label"]: row["count"] for row in train.groupBy("label").count().collect()}
     frauds, legit = counts.get(1, 0), counts.get(0, 0)
     if not frauds or not legit:
@@ -65,33 +57,33 @@ def class_weights(train: DataFrame, class_weight: str | float) -> tuple[float, f
     return 1.0, legit / frauds
 
 
-def build_estimator(params: dict[str, Any]) -> Pipeline:
+def build_estimator(params: TrainParams) -> Pipeline:
     """The unfitted Spark ML pipeline described by ``params:train``."""
-    categorical = list(params["categorical_features"])
+    categorical = params.categorical_features
     indexed = [f"{name}Index" for name in categorical]
-    tree = params["model"]
+    tree = params.model
     return Pipeline(
         stages=[
             StringIndexer(inputCols=categorical, outputCols=indexed, handleInvalid="keep"),
             VectorAssembler(
-                inputCols=[*params["numeric_features"], *indexed], outputCol="features"
+                inputCols=[*params.numeric_features, *indexed], outputCol="features"
             ),
             DecisionTreeClassifier(
                 labelCol="label",
                 featuresCol="features",
                 weightCol=WEIGHT,
-                maxDepth=int(tree["max_depth"]),
-                maxBins=int(tree["max_bins"]),
-                minInstancesPerNode=int(tree["min_instances_per_node"]),
-                minInfoGain=float(tree["min_info_gain"]),
-                impurity=tree["impurity"],
-                seed=int(tree["seed"]),
+                maxDepth=tree.max_depth,
+                maxBins=tree.max_bins,
+                minInstancesPerNode=tree.min_instances_per_node,
+                minInfoGain=tree.min_info_gain,
+                impurity=tree.impurity,
+                seed=tree.seed,
             ),
         ]
     )
 
 
-def fit_model(train: DataFrame, params: dict[str, Any]) -> PipelineModel:
+def fit_model(train: DataFrame, params: TrainParams) -> PipelineModel:
     """Fit on the training rows, fraud rows weighted by ``train.class_weight``.
 
     The same fit as ``build_estimator(params).fit(...)``, stage by stage: the decision tree
@@ -99,7 +91,7 @@ def fit_model(train: DataFrame, params: dict[str, Any]) -> PipelineModel:
     indexed and assembled feature vectors are computed once and cached for it, instead of
     being assembled again from the table on every pass.
     """
-    legit_weight, fraud_weight = class_weights(train, params["class_weight"])
+    legit_weight, fraud_weight = class_weights(train, params.class_weight)
     weighted = train.withColumn(
         WEIGHT, F.when(F.col("label") == 1, fraud_weight).otherwise(legit_weight)
     )
