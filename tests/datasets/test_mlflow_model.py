@@ -1,4 +1,5 @@
-"""MlflowModelDataset against a real MLflow server: aliases, version numbers, errors, URIs."""
+"""MlflowModelDataset against a real MLflow server: aliases, version numbers, errors, URIs;
+and the provenance lookup's errors for a model or ref that the same registry lacks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from mlflow.tracking import MlflowClient
 from pyspark.sql import functions as F
 
 from fraud_detection.datasets.mlflow_model import MlflowModelDataset, RegisteredModel
+from fraud_detection.provenance import model_provenance
+from fraud_detection.provenance.lookup import ProvenanceError
 from tests.registry import fit_small_model, input_example, mlflow_uris, register_version
 
 # Tests that use the registry fixture talk to a real MLflow server process.
@@ -100,6 +103,19 @@ def test_unknown_alias_or_version_lists_aliases_and_versions(registry, ref, what
     assert f"model '{NAME}' has no {what}" in message
     assert "aliases: challenger -> 1, champion -> 2" in message
     assert "versions: 1, 2" in message
+
+
+@needs_server
+def test_provenance_of_an_unknown_model_or_ref_lists_what_exists(registry):
+    """`kedro provenance model REF [--name NAME]` offers what the registry holds."""
+    client = MlflowClient(tracking_uri=registry["url"])
+    with pytest.raises(ProvenanceError) as error:
+        model_provenance(NAME, "staging", client)
+    assert str(error.value) == (f"registered model '{NAME}' has no version or alias 'staging'; "
+                                "aliases: challenger -> 1, champion -> 2; versions: 1, 2")
+    with pytest.raises(ProvenanceError, match="no registered model 'fraud-detektor'") as error:
+        model_provenance("fraud-detektor", "champion", client)
+    assert NAME in str(error.value) and OTHER in str(error.value)
 
 
 @pytest.mark.parametrize("ref", ["", "  ", 0, -3, True, 1.5, "my alias", None])

@@ -45,10 +45,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 
+from fraud_detection.tracking.registry import registered_model_names, registered_refs
+
 logger = logging.getLogger(__name__)
 
 _ALIAS = re.compile(r"^[\w\-]+$")
-_SHOWN = 20  # names listed in an error message
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
                 raise
             raise DatasetError(
                 f"MLflow registry {self._where()}: no registered model '{self._model_name}'; "
-                f"registered models: {_listed(_model_names(client))}. Train and register one "
+                f"registered models: {registered_model_names(client)}. Train and register one "
                 "with 'kedro run', or set model_name (mlflow.yml registered_model_name)"
             ) from None
         aliases = {key: int(value) for key, value in (registered.aliases or {}).items()}
@@ -176,14 +177,9 @@ class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
         return details, ref if isinstance(ref, str) else None
 
     def _unknown(self, client: MlflowClient, what: str, aliases: dict[str, int]) -> None:
-        versions = sorted(
-            int(v.version)
-            for v in client.search_model_versions(f"name='{_quoted(self._model_name)}'")
-        )
-        shown = ", ".join(f"{a} -> {v}" for a, v in sorted(aliases.items())) or "none"
         raise DatasetError(
             f"MLflow registry {self._where()}: model '{self._model_name}' has no {what}; "
-            f"aliases: {shown}; versions: {_listed(map(str, versions))}. "
+            f"{registered_refs(client, self._model_name, aliases)}. "
             "Set score.model_ref to one of them (kedro run --params score.model_ref=...)"
         )
 
@@ -254,22 +250,6 @@ def _threshold(client: MlflowClient, tags: dict[str, str], run_id: str | None) -
     except ValueError:
         logger.warning("Ignoring threshold %r recorded with the model: not a number", value)
         return None
-
-
-def _model_names(client: MlflowClient) -> list[str]:
-    return sorted(m.name for m in client.search_registered_models(max_results=_SHOWN + 1))
-
-
-def _listed(names: Any) -> str:
-    names = list(names)
-    if not names:
-        return "none"
-    more = " (and more)" if len(names) > _SHOWN else ""
-    return ", ".join(names[:_SHOWN]) + more
-
-
-def _quoted(name: str) -> str:
-    return name.replace("'", "\\'")
 
 
 def _without_credentials(uri: str | None) -> str | None:

@@ -11,6 +11,7 @@ from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
 from fraud_detection.hooks.provenance import RECORD, base_name
+from fraud_detection.tracking.registry import registered_model_names, registered_refs
 from fraud_detection.tracking.versions import stored_dataset
 
 _PARAM_TAGS = ("kedro.run_id", "kedro.env", "kedro.pipelines", "kedro.runner", "git.commit",
@@ -67,11 +68,23 @@ def model_provenance(name: str, ref: str, client: MlflowClient | None = None) ->
         version = (client.get_model_version(name, ref) if str(ref).isdigit()
                    else client.get_model_version_by_alias(name, ref))
     except MlflowException as exc:
-        raise ProvenanceError(f"registered model '{name}' has no version or alias '{ref}'") from exc
+        raise ProvenanceError(_unknown_model(client, name, ref)) from exc
     record = run_provenance(version.run_id, client)
     record["model"] = {"name": name, "version": version.version, "aliases": version.aliases,
                        "tags": version.tags}
     return record
+
+
+def _unknown_model(client: MlflowClient, name: str, ref: str) -> str:
+    """What the registry holds instead of version or alias ``ref`` of model ``name``."""
+    try:
+        registered = client.get_registered_model(name)
+    except MlflowException:
+        return (f"no registered model '{name}'; registered models: "
+                f"{registered_model_names(client)} (choose one with --name)")
+    aliases = {alias: int(version) for alias, version in (registered.aliases or {}).items()}
+    return (f"registered model '{name}' has no version or alias '{ref}'; "
+            f"{registered_refs(client, name, aliases)}")
 
 
 def data_provenance(

@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 logger = logging.getLogger(__name__)
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+_SHOWN = 20  # names listed in an error message
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,24 @@ def register_and_promote(
                 "promoted to champion" if promoted else "challenger only", reason)
     return Promotion(version, coord, promoted, reason, champion, champion_score, new_score)
 
+
+def registered_refs(client: MlflowClient, name: str, aliases: dict[str, int]) -> str:
+    """``aliases: challenger -> 3, champion -> 2; versions: 1, 2, 3``: what an error about a
+    version or alias that registered model ``name`` lacks offers instead."""
+    quoted = name.replace("'", "\\'")
+    versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{quoted}'"))
+    shown = ", ".join(f"{alias} -> {version}" for alias, version in sorted(aliases.items()))
+    return f"aliases: {shown or 'none'}; versions: {listed(map(str, versions))}"
+
+
+def registered_model_names(client: MlflowClient) -> str:
+    """The registered models' names, for an error about one that does not exist."""
+    return listed(sorted(m.name for m in client.search_registered_models(max_results=_SHOWN + 1)))
+
+
+def listed(names: Any) -> str:
+    names = list(names)
+    if not names:
+        return "none"
+    more = " (and more)" if len(names) > _SHOWN else ""
+    return ", ".join(names[:_SHOWN]) + more
