@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def base(name: str) -> dict:
 def with_change(params: dict, path: str, value) -> dict:
     """A deep copy of ``params`` with the dotted key ``path`` set to ``value``."""
     *parents, last = path.split(".")
-    changed = yaml.safe_load(yaml.safe_dump(params))
+    changed = copy.deepcopy(params)
     target = changed
     for key in parents:
         target = target[key]

@@ -13,6 +13,7 @@ import click
 import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from pydantic_core import to_jsonable_python
 
 from fraud_detection.hooks.provenance import base_name, is_parameters
 from fraud_detection.provenance import data_provenance, model_provenance, run_provenance
@@ -41,7 +42,7 @@ def _show(result: dict[str, Any], as_json: bool) -> None:
         click.echo(json.dumps(result, indent=2, default=str))
         return
     shown = {key: value for key, value in result.items() if value is not None}
-    click.echo(yaml.safe_dump(json.loads(json.dumps(shown, default=str)), sort_keys=False,
+    click.echo(yaml.safe_dump(to_jsonable_python(shown, fallback=str), sort_keys=False,
                               width=1000).rstrip())
 
 

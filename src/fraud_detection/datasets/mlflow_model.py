@@ -41,6 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 import mlflow
 from kedro.io.core import AbstractDataset, DatasetError
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.entities.model_registry import RegisteredModel as RegistryEntry
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
@@ -166,20 +167,20 @@ class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
         aliases = {key: int(value) for key, value in (registered.aliases or {}).items()}
         ref = self._model_ref
         if isinstance(ref, str) and ref not in aliases:
-            self._unknown(client, f"alias '{ref}'", aliases)
+            self._unknown(client, f"alias '{ref}'", registered)
         version = aliases[ref] if isinstance(ref, str) else ref
         try:
             details = client.get_model_version(self._model_name, str(version))
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
-            self._unknown(client, f"version {ref}", aliases)
+            self._unknown(client, f"version {ref}", registered)
         return details, ref if isinstance(ref, str) else None
 
-    def _unknown(self, client: MlflowClient, what: str, aliases: dict[str, int]) -> None:
+    def _unknown(self, client: MlflowClient, what: str, registered: RegistryEntry) -> None:
         raise DatasetError(
             f"MLflow registry {self._where()}: model '{self._model_name}' has no {what}; "
-            f"{registered_refs(client, self._model_name, aliases)}. "
+            f"{registered_refs(client, registered)}. "
             "Set score.model_ref to one of them (kedro run --params score.model_ref=...)"
         )
 

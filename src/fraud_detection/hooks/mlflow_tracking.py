@@ -26,7 +26,7 @@ import mlflow
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 from mlflow import MlflowClient
-from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 from pyspark.sql import DataFrame
 
 import fraud_detection
@@ -59,9 +59,7 @@ class ParameterConflictError(ValueError):
 def plain(params: dict[str, Any]) -> dict[str, Any]:
     """The parameters as plain data: Kedro gives the typed ones (``params: TrainParams``) as
     the node receives them, validated (:mod:`fraud_detection.parameters`)."""
-    return {key: value.model_dump(mode="json") if isinstance(value, BaseModel)
-            else plain(value) if isinstance(value, dict) else value
-            for key, value in params.items()}
+    return to_jsonable_python(params, fallback=str)
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, str]:

@@ -82,9 +82,8 @@ def _unknown_model(client: MlflowClient, name: str, ref: str) -> str:
     except MlflowException:
         return (f"no registered model '{name}'; registered models: "
                 f"{registered_model_names(client)} (choose one with --name)")
-    aliases = {alias: int(version) for alias, version in (registered.aliases or {}).items()}
     return (f"registered model '{name}' has no version or alias '{ref}'; "
-            f"{registered_refs(client, name, aliases)}")
+            f"{registered_refs(client, registered)}")
 
 
 def data_provenance(

@@ -15,6 +15,7 @@ from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import RegisteredModel
 from mlflow.exceptions import MlflowException
 
 logger = logging.getLogger(__name__)
@@ -103,12 +104,13 @@ def register_and_promote(
     return Promotion(version, coord, promoted, reason, champion, champion_score, new_score)
 
 
-def registered_refs(client: MlflowClient, name: str, aliases: dict[str, int]) -> str:
+def registered_refs(client: MlflowClient, registered: RegisteredModel) -> str:
     """``aliases: challenger -> 3, champion -> 2; versions: 1, 2, 3``: what an error about a
-    version or alias that registered model ``name`` lacks offers instead."""
-    quoted = name.replace("'", "\\'")
+    version or alias that the ``registered`` model lacks offers instead."""
+    quoted = registered.name.replace("'", "\\'")
     versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{quoted}'"))
-    shown = ", ".join(f"{alias} -> {version}" for alias, version in sorted(aliases.items()))
+    shown = ", ".join(f"{alias} -> {version}"
+                      for alias, version in sorted((registered.aliases or {}).items()))
     return f"aliases: {shown or 'none'}; versions: {listed(map(str, versions))}"
 
 
