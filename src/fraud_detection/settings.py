@@ -10,6 +10,7 @@ from fraud_detection.hooks.parameters import ParameterCheckHook
 from fraud_detection.hooks.provenance import ProvenanceHook
 from fraud_detection.hooks.spark import SparkHooks
 from fraud_detection.hooks.spark_cache import SparkCacheHook
+from fraud_detection.hooks.unfinished_saves import UnfinishedSavesHook
 
 # Pluggy calls the last registered hook first: the parameters are checked before anything
 # else reads them; the MLflow run opens (after checking the tracking server answers) before
@@ -17,7 +18,7 @@ from fraud_detection.hooks.spark_cache import SparkCacheHook
 # At the end, the MLflow hook waits for the model logging (which reads the training rows)
 # before the run's caches go, and they go before the session stops.
 HOOKS = (ProvenanceHook(), SparkHooks(), SparkCacheHook(), MlflowTrackingHook(),
-         ParameterCheckHook())
+         ParameterCheckHook(), UnfinishedSavesHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
