@@ -37,7 +37,12 @@ def _versions(path: Path) -> list[str]:
     return sorted(folder.name for folder in path.iterdir())
 
 
-def test_a_failed_save_is_removed_and_the_last_complete_version_loads(spark, tmp_path):
+@pytest.mark.parametrize("ended_by", ["on_pipeline_error", "before_pipeline_run"])
+def test_a_failed_save_is_removed_and_the_last_complete_version_loads(
+    spark, tmp_path, ended_by
+):
+    """Removed when the run fails, or when a notebook's next run starts (after Ctrl-C, which
+    calls no hook)."""
     path = tmp_path / "table.parquet"
     _versioned(path).save(spark.range(3))
     complete = _versions(path)
@@ -60,7 +65,7 @@ def test_a_failed_save_is_removed_and_the_last_complete_version_loads(spark, tmp
         SequentialRunner().run(pipeline, catalog, hook_manager=manager)
     assert len(_versions(path)) == 2  # Spark left the failed save's folder
 
-    hook.on_pipeline_error()
+    getattr(hook, ended_by)()
 
     assert _versions(path) == complete
     assert _versioned(path).load().count() == 3
