@@ -7,6 +7,7 @@ is interrupted and the process goes on, the second is interrupted and the proces
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,9 +15,12 @@ import sys
 import time
 
 import pytest
+from kedro.framework.hooks import hook_impl
+from kedro.framework.session import KedroSession
 from mlflow import MlflowClient
+from py4j.protocol import Py4JError
 
-from tests.kedro_project import REPO, mlflow_yml, run_kedro, scratch_project
+from tests.kedro_project import REPO, mlflow_yml, run_kedro, scratch_project, versions
 
 pytestmark = pytest.mark.integration
 
@@ -25,11 +29,12 @@ EXPERIMENT = "interrupt-test"
 TWO_RUNS = """
 import sys
 from pathlib import Path
+from py4j.protocol import Py4JError
 from tests.kedro_project import run_kedro
 
 try:
     run_kedro(Path(sys.argv[1]))
-except KeyboardInterrupt:
+except (KeyboardInterrupt, Py4JError):  # py4j may raise its own error for the interrupt
     print("first run interrupted", flush=True)
 run_kedro(Path(sys.argv[1]))
 """
@@ -83,3 +88,36 @@ def test_interrupted_runs_end_killed_at_the_next_run_and_at_exit(
         run = client.get_run(run_id)
         assert run.info.status == "KILLED", (run_id, output[-3000:])
         assert run.data.tags["error"].startswith("KeyboardInterrupt")
+
+
+class _Py4JReportsTheInterrupt:
+    """What py4j does when it fails to close its connection while handling Ctrl-C."""
+
+    @hook_impl
+    def before_node_run(self, node) -> None:
+        if node.name == "shard_by_customer":
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise Py4JError("Gateway must be connected to send cancel cmd.")
+
+
+def test_a_ctrl_c_that_py4j_reports_as_its_own_error_ends_killed(spark, mlflow_server, tmp_path):
+    project = scratch_project(tmp_path / "py4j")
+    (project / "conf/local/mlflow.yml").write_text(
+        mlflow_yml(mlflow_server.url, "py4j-interrupt-test", "fraud-detector-py4j-test")
+    )
+    run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": 2000}})
+    with KedroSession.create(project_path=project) as session:
+        session._hook_manager.register(_Py4JReportsTheInterrupt())
+        with pytest.raises(Py4JError):
+            session.run(pipeline_names=["split"])
+
+    client = MlflowClient(mlflow_server.url)
+    experiment = client.get_experiment_by_name("py4j-interrupt-test").experiment_id
+    [run] = client.search_runs([experiment], "tags.`kedro.pipelines` = 'split'")
+    assert run.info.status == "KILLED"
+    assert run.data.tags["error"].startswith("KeyboardInterrupt")
+    [saved] = versions(project / "data/08_reporting/raw_validation.json")  # before the stop
+    record = json.loads((saved / "provenance.json").read_text())
+    assert (record["status"], record["mlflow_run_id"]) == ("KILLED", run.info.run_id)

@@ -31,6 +31,7 @@ from pyspark.sql import DataFrame
 
 import fraud_detection
 from fraud_detection.datasets.mlflow_model import RegisteredModel
+from fraud_detection.hooks.interrupts import interrupted
 from fraud_detection.hooks.provenance import base_name, is_parameters
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, ChampionScorer
 from fraud_detection.tracking.config import MlflowSettings, export_credentials, redact
@@ -237,6 +238,9 @@ class MlflowTrackingHook:
 
     @hook_impl
     def on_pipeline_error(self, error: Exception) -> None:
+        if interrupted(error):
+            self._end_interrupted()
+            return
         if self.active:
             text = redact(f"{type(error).__name__}: {error}")
             mlflow.set_tag("error", text[:5000])
@@ -247,8 +251,9 @@ class MlflowTrackingHook:
         """End as KILLED a run this hook opened that neither finished nor failed.
 
         On Ctrl-C (``KeyboardInterrupt``) Kedro calls no hook, and MLflow's exit handler
-        would close the run as FINISHED. Called at exit, and when a notebook's next run starts
-        in the same process. The model logging and the champion's scoring are not waited for.
+        would close the run as FINISHED. Called at exit, when a notebook's next run starts in
+        the same process, and when py4j reported the Ctrl-C as an error of its own. The model
+        logging and the champion's scoring are not waited for.
         """
         if self.active and self._owns_run:
             mlflow.set_tag("error", "KeyboardInterrupt: interrupted before it finished")

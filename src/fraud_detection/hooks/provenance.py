@@ -20,6 +20,7 @@ from typing import Any
 import mlflow
 from kedro.framework.hooks import hook_impl
 
+from fraud_detection.hooks.interrupts import interrupted
 from fraud_detection.tracking.git import git_info
 from fraud_detection.tracking.sources import mlflow_dataset
 from fraud_detection.tracking.versions import (
@@ -102,8 +103,8 @@ class ProvenanceHook:
         self._finish_run("FINISHED")
 
     @hook_impl(tryfirst=True)
-    def on_pipeline_error(self) -> None:
-        self._finish_run("FAILED")
+    def on_pipeline_error(self, error: Exception) -> None:
+        self._finish_run("KILLED" if interrupted(error) else "FAILED")
 
     def _finish_run(self, status: str) -> None:
         try:

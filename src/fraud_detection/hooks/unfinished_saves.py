@@ -39,7 +39,7 @@ class UnfinishedSavesHook:
 
     def __init__(self) -> None:
         self._catalog = None
-        self._saving: dict[str, tuple[fsspec.AbstractFileSystem, str]] = {}
+        self._saving: dict[str, tuple[Any, str]] = {}  # name -> (dataset, version folder)
         atexit.register(self._remove_unfinished)
 
     @hook_impl
@@ -68,23 +68,24 @@ class UnfinishedSavesHook:
     def on_pipeline_error(self) -> None:
         self._remove_unfinished()
 
-    def _version_folder(self, name: str) -> tuple[fsspec.AbstractFileSystem, str] | None:
-        """The file system and ``<filepath>/<version>`` folder this save writes, if versioned."""
+    def _version_folder(self, name: str) -> tuple[Any, str] | None:
+        """The dataset and the ``<filepath>/<version>`` folder this save writes, if versioned."""
         if self._catalog is None or name not in self._catalog:
             return None
         dataset = stored_dataset(self._catalog.get(name))
         located = locate_version(name, dataset, saved=True)
         if located is None or not located.immutable:  # not a Kedro versioned dataset
             return None
-        return _filesystem(dataset), str(PurePosixPath(located.version.path).parent)
+        return dataset, str(PurePosixPath(located.version.path).parent)
 
     def _remove_unfinished(self) -> None:
         unfinished, self._saving = self._saving, {}
         if not unfinished:
             return
         _end_spark_jobs()
-        for name, (fs, folder) in unfinished.items():
+        for name, (dataset, folder) in unfinished.items():
             try:
+                fs = _filesystem(dataset)
                 if fs.exists(folder):
                     fs.rm(folder, recursive=True)
                     logger.warning("%s: removed the version this run did not finish saving, "
@@ -109,11 +110,15 @@ def _end_spark_jobs() -> None:
     context = SparkContext._active_spark_context
     if context is None:  # Spark Connect: the server ends the jobs of a closed session
         return
-    context.cancelAllJobs()
-    executors = context._jsc.sc().statusTracker()
-    deadline = time.monotonic() + _JOBS_ENDING_SECONDS
-    while time.monotonic() < deadline and (
-        context.statusTracker().getActiveJobsIds()
-        or any(executor.numRunningTasks() for executor in executors.getExecutorInfos())
-    ):
-        time.sleep(0.1)
+    try:
+        context.cancelAllJobs()
+        executors = context._jsc.sc().statusTracker()
+        deadline = time.monotonic() + _JOBS_ENDING_SECONDS
+        while time.monotonic() < deadline and (
+            context.statusTracker().getActiveJobsIds()
+            or any(executor.numRunningTasks() for executor in executors.getExecutorInfos())
+        ):
+            time.sleep(0.1)
+    except Exception as error:  # noqa: BLE001 - a JVM already gone runs no job either
+        logger.warning("could not cancel the Spark jobs before removing unfinished versions: "
+                       "%s", error)
