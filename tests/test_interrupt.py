@@ -91,7 +91,7 @@ def test_interrupted_runs_end_killed_at_the_next_run_and_at_exit(
 
 
 class _Py4JReportsTheInterrupt:
-    """What py4j does when it fails to close its connection while handling Ctrl-C."""
+    """What py4j raises when it shuts its connection down twice while handling Ctrl-C."""
 
     @hook_impl
     def before_node_run(self, node) -> None:

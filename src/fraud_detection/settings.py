@@ -16,7 +16,8 @@ from fraud_detection.hooks.unfinished_saves import UnfinishedSavesHook
 # else reads them; the MLflow run opens (after checking the tracking server answers) before
 # Spark starts, and provenance runs last on dataset events, while the MLflow run is open.
 # At the end, the MLflow hook waits for the model logging (which reads the training rows)
-# before the run's caches go, and they go before the session stops.
+# before the run's caches go, and they go before the session stops. A failed run's
+# half-saved versions are removed before Spark stops, so that their jobs can be cancelled.
 HOOKS = (ProvenanceHook(), SparkHooks(), SparkCacheHook(), MlflowTrackingHook(),
          ParameterCheckHook(), UnfinishedSavesHook())
 
