@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +48,18 @@ def run_kedro(project: Path, pipelines: list[str] | None = None, env: str | None
 def versions(folder: Path) -> list[Path]:
     """The saved versions of a Kedro versioned dataset, oldest first."""
     return sorted(p for p in folder.iterdir() if p.is_dir())
+
+
+def start_script(source: str, *args: str, cwd: Path) -> tuple[subprocess.Popen, Path]:
+    """``source`` run as a Python script (``cwd/script.py``) in a process of its own, with the
+    tests' modules importable, and the file its output goes to, log lines unwrapped. A file,
+    not a pipe: a pipe nobody reads while the script runs fills up and stops it."""
+    script, log = cwd / "script.py", cwd / "script.log"
+    script.write_text(source)
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(script), *args], cwd=cwd,
+            env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "400"},
+            stdout=output, stderr=subprocess.STDOUT,
+        )
+    return process, log

@@ -3,16 +3,16 @@
 Kedro calls no hook on ``KeyboardInterrupt``, and MLflow's exit handler would close the run
 as FINISHED. One Python process runs the pipeline twice, as a notebook would: the first run
 is interrupted and the process goes on, the second is interrupted and the process exits.
+A Ctrl-C that py4j turns into a ``Py4JError`` of its own is recorded as KILLED too.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
+from pathlib import Path
 
 import pytest
 from kedro.framework.hooks import hook_impl
@@ -20,7 +20,7 @@ from kedro.framework.session import KedroSession
 from mlflow import MlflowClient
 from py4j.protocol import Py4JError
 
-from tests.kedro_project import REPO, mlflow_yml, run_kedro, scratch_project, versions
+from tests.kedro_project import mlflow_yml, run_kedro, scratch_project, start_script, versions
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,9 @@ run_kedro(Path(sys.argv[1]))
 """
 
 
-def started_run(client: MlflowClient, process: subprocess.Popen, seen: set[str]) -> str:
+def started_run(
+    client: MlflowClient, process: subprocess.Popen, log: Path, seen: set[str]
+) -> str:
     """The next training run opened (its tags set), once the hook has finished opening it."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
@@ -51,7 +53,7 @@ def started_run(client: MlflowClient, process: subprocess.Popen, seen: set[str])
                 if run.info.run_id not in seen and "git.commit" in run.data.tags:
                     return run.info.run_id
         time.sleep(0.2)
-    raise AssertionError(f"no training run started: {process.communicate()[0][-3000:]}")
+    raise AssertionError(f"no training run started: {log.read_text()[-3000:]}")
 
 
 def test_interrupted_runs_end_killed_at_the_next_run_and_at_exit(
@@ -62,26 +64,21 @@ def test_interrupted_runs_end_killed_at_the_next_run_and_at_exit(
         mlflow_yml(mlflow_server.url, EXPERIMENT, "fraud-detector-interrupt-test")
     )
     run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": 8000}})
-    script = tmp_path / "two_runs.py"
-    script.write_text(TWO_RUNS)
     client = MlflowClient(mlflow_server.url)
 
-    process = subprocess.Popen(
-        [sys.executable, str(script), str(project)], cwd=project,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    process, log = start_script(TWO_RUNS, str(project), cwd=project)
     try:
-        first = started_run(client, process, seen=set())
+        first = started_run(client, process, log, seen=set())
         time.sleep(1)  # into the nodes
         process.send_signal(signal.SIGINT)
-        second = started_run(client, process, seen={first})
+        second = started_run(client, process, log, seen={first})
         time.sleep(1)
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=300)
+        process.wait(timeout=300)
     finally:
         process.kill()
 
+    output = log.read_text()
     assert "first run interrupted" in output
     assert process.returncode != 0
     for run_id in (first, second):

@@ -7,10 +7,7 @@ complete version again, instead of failing on an empty folder.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,17 +21,13 @@ from kedro_datasets.spark import SparkDatasetV2
 from pyspark.sql import functions as F
 
 from fraud_detection.hooks.unfinished_saves import UnfinishedSavesHook
-from tests.kedro_project import REPO
+from tests.kedro_project import start_script, versions
 
 
 def _versioned(path: Path, save_version: str | None = None) -> SparkDatasetV2:
     """A versioned dataset as a Kedro session makes it: the run's save version is fixed."""
     return SparkDatasetV2(filepath=str(path), file_format="parquet",
                           version=Version(None, save_version or generate_timestamp()))
-
-
-def _versions(path: Path) -> list[str]:
-    return sorted(folder.name for folder in path.iterdir())
 
 
 @pytest.mark.parametrize("ended_by", ["on_pipeline_error", "before_pipeline_run"])
@@ -45,7 +38,7 @@ def test_a_failed_save_is_removed_and_the_last_complete_version_loads(
     calls no hook)."""
     path = tmp_path / "table.parquet"
     _versioned(path).save(spark.range(3))
-    complete = _versions(path)
+    complete = versions(path)
     run_version = generate_timestamp()
     catalog = DataCatalog({"table": _versioned(path, run_version),
                            "notes": _versioned(tmp_path / "notes", run_version)})
@@ -63,11 +56,11 @@ def test_a_failed_save_is_removed_and_the_last_complete_version_loads(
                          Node(failing_rows, None, "table", name="table")])
     with pytest.raises(Exception, match="bad row"):
         SequentialRunner().run(pipeline, catalog, hook_manager=manager)
-    assert len(_versions(path)) == 2  # Spark left the failed save's folder
+    assert len(versions(path)) == 2  # Spark left the failed save's folder
 
     getattr(hook, ended_by)()
 
-    assert _versions(path) == complete
+    assert versions(path) == complete
     assert _versioned(path).load().count() == 3
     assert _versioned(tmp_path / "notes").load().count() == 2  # a finished save stays
 
@@ -113,26 +106,20 @@ SequentialRunner().run(Pipeline([rows]), catalog, hook_manager=manager)
 def test_a_save_stopped_with_ctrl_c_is_removed_at_exit(spark, tmp_path):
     path = tmp_path / "table.parquet"
     _versioned(path).save(spark.range(3))
-    complete = _versions(path)
-    script = tmp_path / "stopped_save.py"
-    script.write_text(STOPPED_SAVE)
-
-    process = subprocess.Popen(
-        [sys.executable, str(script), str(path)], cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "400"},  # unwrapped log lines
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    complete = versions(path)
+    process, log = start_script(STOPPED_SAVE, str(path), cwd=tmp_path)
     try:
         deadline = time.monotonic() + 120
         while not list(path.glob("*/table.parquet/_temporary")):  # the write has begun
-            assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=120)
+        process.wait(timeout=120)
     finally:
         process.kill()
 
+    output = log.read_text()
     assert "KeyboardInterrupt" in output
     assert "table: removed the version this run did not finish saving" in output
-    assert _versions(path) == complete
+    assert versions(path) == complete
     assert _versioned(path).load().count() == 3

@@ -61,10 +61,6 @@ class UnfinishedSavesHook:
         self._saving.pop(dataset_name, None)
 
     @hook_impl
-    def after_pipeline_run(self) -> None:
-        self._saving.clear()
-
-    @hook_impl
     def on_pipeline_error(self) -> None:
         self._remove_unfinished()
 
