@@ -75,7 +75,16 @@ def size_summary(size: dict[str, Any]) -> dict[str, Any]:
         "gc_seconds": jvm.get("gc_seconds"),
         "cpu_reference_seconds": pipeline.get("cpu_reference_seconds_before"),
         "auprc": pipeline.get("evaluation", {}).get("auprc"),
+        "warm": _warm_summary(size["warm"]) if size.get("warm") else None,
     }
+
+
+def _warm_summary(warm: dict[str, Any]) -> dict[str, Any]:
+    """Each run of one process (:mod:`benchmarks.warm_runs`): the first in a cold JVM."""
+    runs = [{"session_seconds": run["total_seconds"], **run["jvm_run"],
+             "stage_seconds": _stage_seconds(run)} for run in warm["runs"]]
+    return {"runs": runs, "cold_seconds": runs[0]["session_seconds"],
+            "warm_seconds": statistics.median(run["session_seconds"] for run in runs[1:])}
 
 
 def _total(size: dict[str, Any]) -> float:
@@ -205,6 +214,8 @@ def markdown(results: dict[str, Any]) -> str:
     hooks = sorted(pipeline["hooks"].items(), key=lambda kv: -kv[1]["seconds"])
     out += ["", "Hooks (calls, seconds): " + ", ".join(
         f"{name} {h['calls']}× {h['seconds']:.2f}" for name, h in hooks if h["seconds"] >= 0.01)]
+    if large["warm"]:
+        out += _warm_section(large["rows"], large["warm"])
     scaling = summary["scaling"]
     out += ["", "## Scaling", "",
             f"Time ~ rows^b from {scaling['from_rows']:,} to {scaling['to_rows']:,} rows "
@@ -226,6 +237,24 @@ def markdown(results: dict[str, Any]) -> str:
                 "noisy when other processes share the CPUs)."
                 if large["tracking_overhead_seconds"] is not None else ".")]
     return "\n".join(out) + "\n"
+
+
+def _warm_section(rows: int, warm: dict[str, Any]) -> list[str]:
+    about = (
+        "The untracked pipeline run again in one process, as a notebook or `kedro ipython` "
+        "does: run 1 starts the JVM; each later run starts a new Spark session in the same "
+        "JVM, whose compiled code it finds. A fresh `kedro run` is always a run 1: Java 17 "
+        "keeps no compiled code between processes. Seconds of the Kedro session (the "
+        "interpreter's own start not included); JIT s and GC s are each run's own."
+    )
+    out = ["", f"## One JVM, several runs at {rows:,} rows", "", about, ""]
+    out += _table(["run", "session s", "JIT s", "GC s", "split s", "aggregate s", "train s"],
+                  [[i, run["session_seconds"], run["jit_seconds"], run["gc_seconds"],
+                    *(run["stage_seconds"][stage] for stage in STAGES)]
+                   for i, run in enumerate(warm["runs"], start=1)])
+    cold, warm_seconds = warm["cold_seconds"], warm["warm_seconds"]
+    out += ["", f"Cold {cold:.1f} s, warm {warm_seconds:.1f} s (the median of the later runs)."]
+    return out
 
 
 def _cpu(size: dict[str, Any]) -> str:

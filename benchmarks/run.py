@@ -10,7 +10,9 @@ For each size (fractions of ``--rows``, default 1/4, 1/2 and the full 6,362,620 
 3. ``kedro run`` again, right before or after, with MLflow tracking and provenance off:
    their overhead;
 4. DuckDB computes the same aggregation from the same shards (checked equal);
-5. the naive Spark baseline: read the CSV, group by customer, fit a decision tree.
+5. the naive Spark baseline: read the CSV, group by customer, fit a decision tree;
+6. at the largest size only, the untracked pipeline ``--warm-runs`` times in one process:
+   the first run in a cold JVM, the others in a warm one (``benchmarks.warm_runs``).
 
 Every step is a fresh process. With ``--repeat N``, steps 2 and 3 run N times per size
 (in pairs, tracked first in odd repetitions, untracked first in even ones) and the median
@@ -51,7 +53,7 @@ from benchmarks.project import (
 from benchmarks.report import derive, markdown
 
 PAYSIM_ROWS = 6_362_620
-STEPS = ("naive", "duckdb", "untracked")
+STEPS = ("naive", "duckdb", "untracked", "warm")
 
 
 def _only_version(folder: Path) -> Path:
@@ -60,7 +62,7 @@ def _only_version(folder: Path) -> Path:
     return found
 
 
-def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
+def bench_size(n_rows: int, args: argparse.Namespace, largest: bool = False) -> dict[str, Any]:
     cache, logs = args.cache_dir, args.cache_dir / "logs" / f"rows_{n_rows}"
     csv_folder, generation = cached_csv(cache, n_rows)
     print(f"[{n_rows:,} rows] data: {generation}", flush=True)
@@ -130,6 +132,9 @@ def bench_size(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
     if "naive" not in args.skip:
         result["naive_spark"] = step("naive_spark", "benchmarks.naive_spark",
                                      ["--csv", str(csv_folder)])
+    if largest and "warm" not in args.skip:
+        result["warm"] = step("warm", "benchmarks.warm_runs", [
+            "--project", str(project), "--runs", str(args.warm_runs)])
     if not args.keep_scratch:
         shutil.rmtree(project, ignore_errors=True)
     return result
@@ -175,6 +180,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1,
                         help="pairs of a tracked and an untracked pipeline run per size; the "
                              "median one is reported, every run is kept (default: 1)")
+    parser.add_argument("--warm-runs", type=int, default=3,
+                        help="runs in one process (one JVM) at the largest size (default: 3)")
     parser.add_argument("--skip", default="",
                         help=f"comma-separated steps to leave out: {', '.join(STEPS)}")
     parser.add_argument("--skip-baselines", action="store_true",
@@ -190,6 +197,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
+    if args.warm_runs < 2:
+        parser.error(f"--warm-runs must be at least 2 (a cold run and a warm one), got "
+                     f"{args.warm_runs}")
     args.skip = {s for s in args.skip.split(",") if s}
     if bad := [item for item in args.spark if "=" not in item]:
         parser.error(f"--spark takes KEY=VALUE, got {bad}")
@@ -219,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": [],
     }
     for fraction in args.fractions:
-        size = bench_size(max(1, round(args.rows * fraction)), args)
+        size = bench_size(max(1, round(args.rows * fraction)), args,
+                          largest=fraction == args.fractions[-1])
         results["sizes"].append({"fraction": fraction, **size})
     results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["cpu_reference_seconds_end"] = cpu_reference_seconds()

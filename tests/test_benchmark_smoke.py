@@ -25,8 +25,8 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
            "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--rows", str(ROWS), "--fractions", "1.0",
-         "--skip", "naive", "--repeat", "2", "--cache-dir", str(tmp_path / "cache"),
-         "--out-dir", str(out), "--name", "smoke"],
+         "--skip", "naive", "--repeat", "2", "--warm-runs", "2",
+         "--cache-dir", str(tmp_path / "cache"), "--out-dir", str(out), "--name", "smoke"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -83,8 +83,23 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
     assert row["cpu_reference_seconds"] > 0
     assert row["tracking_overhead_seconds"] is not None
 
+    # The warm step: two runs in one process, so one JVM (its uptime goes on, its compiler
+    # and collector counters add up), each run's JIT and GC seconds its own.
+    warm_runs = size["warm"]["runs"]
+    assert len(warm_runs) == 2
+    assert all({n["node"] for n in run["nodes"]} >= {"validate_transactions", "fit_model"}
+               for run in warm_runs)
+    assert warm_runs[1]["jvm"]["uptime_seconds"] > warm_runs[0]["total_seconds"]
+    for counter in ("jit_seconds", "gc_seconds"):
+        assert sum(run["jvm_run"][counter] for run in warm_runs) == pytest.approx(
+            warm_runs[-1]["jvm"][counter], abs=0.002)
+    assert warm_runs[0]["jvm_run"]["jit_seconds"] > 0
+    assert row["warm"]["cold_seconds"] == warm_runs[0]["total_seconds"]
+    assert row["warm"]["warm_seconds"] == warm_runs[1]["total_seconds"]
+
     text = (out / "smoke.md").read_text()
     assert "CPU reference (a fixed Python loop)" in text
-    for heading in ("## Per size", "## Nodes at 5,000 rows", "## Scaling", "## Targets"):
+    for heading in ("## Per size", "## Nodes at 5,000 rows",
+                    "## One JVM, several runs at 5,000 rows", "## Scaling", "## Targets"):
         assert heading in text
     assert "build_model_input_table" in text
