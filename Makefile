@@ -74,8 +74,9 @@ package: install
 # (the generated data is cached in benchmarks/.cache/). The pipeline runs three times per
 # size (a tracked and an untracked run each time, in alternating order), after a first
 # tracked run that registers the champion the others are compared with, and the median run
-# is reported: a single run varies by 10-20% on a shared machine. Takes about 35 minutes on
-# 2 cores.
+# is reported: a single run varies by 10-20% on a shared machine. At full size the untracked
+# pipeline also runs three times in one process (a cold JVM, then a warm one). Takes 25-40
+# minutes on 2 cores.
 bench: check-java install
 	$(BIN)/python -m benchmarks.run --repeat 3
 
