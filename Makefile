@@ -75,7 +75,7 @@ package: install
 # size (a tracked and an untracked run each time, in alternating order), after a first
 # tracked run that registers the champion the others are compared with, and the median run
 # is reported: a single run varies by 10-20% on a shared machine. At full size the untracked
-# pipeline also runs three times in one process (a cold JVM, then a warm one). Takes 25-40
+# pipeline also runs three times in one process (a cold JVM, then a warm one). Takes 20-40
 # minutes on 2 cores.
 bench: check-java install
 	$(BIN)/python -m benchmarks.run --repeat 3
