@@ -86,14 +86,16 @@ class MemorySampler(threading.Thread):
                 continue
             role = "jvm" if is_jvm else "python" if process.pid == self._root.pid else "other"
             self._cpu[process.pid] = (role, cpu.user + cpu.system)
-            total += getattr(memory, "pss", memory.rss)
+            if with_pss:
+                total += getattr(memory, "pss", memory.rss)  # no PSS on macOS
             if role == "jvm":
                 jvm += memory.rss
             elif role == "python":
                 python = memory.rss
-        peaks = [("python_rss_bytes", python), ("jvm_rss_bytes", jvm)]
-        for key, value in peaks + ([("total_pss_bytes", total)] if with_pss else []):
+        for key, value in (("python_rss_bytes", python), ("jvm_rss_bytes", jvm)):
             self.peak[key] = max(self.peak[key], value)
+        if with_pss:
+            self.peak["total_pss_bytes"] = max(self.peak["total_pss_bytes"], total)
 
     def stop(self) -> tuple[dict[str, float], dict[str, float]]:
         """Peak memory in GiB, and CPU seconds used by the tree and by its JVM and Python
