@@ -11,8 +11,10 @@ from fraud_detection.parameters import TrainParams
 from fraud_detection.pipelines.train.evaluation import (
     best_f1_threshold,
     evaluate_model,
+    fraud_probabilities,
     ranking_metrics,
     threshold_metrics,
+    training_probabilities,
 )
 from fraud_detection.pipelines.train.nodes import class_weights, fit_model, split_train_test
 
@@ -94,6 +96,56 @@ def test_fit_and_evaluate_a_separable_problem(model_input):
     assert metrics["baseline_auprc"] == pytest.approx(metrics["test_frauds"] / metrics["test_rows"])
     assert set(metrics["feature_importances"]) == {"amount", "emptiesOrigin", "typeIndex"}
     assert metrics["feature_importances"]["emptiesOrigin"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def noisy_input(spark):
+    """600 TRANSFER/CASH_OUT rows whose label the features only partly tell: leaves with
+    both classes in them."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(600):
+        empties, amount = int(rng.random() < 0.3), float(rng.integers(0, 50) * 10)
+        fraud = int(rng.random() < (0.6 if empties else 0.01) + amount / 2000)
+        rows.append((i % 40 + 1, ["TRANSFER", "CASH_OUT"][i % 2], amount, f"C{i}", f"D{i}",
+                     empties, fraud))
+    return spark.createDataFrame(
+        rows, "step int, type string, amount double, nameOrig string, nameDest string, "
+              "emptiesOrigin int, label int")
+
+
+@pytest.mark.parametrize("class_weight", ["balanced", 3.5])
+def test_training_probabilities_read_from_the_tree_equal_scoring(noisy_input, class_weight):
+    params = TrainParams.model_validate({**SETTINGS, "class_weight": class_weight,
+                                         "model": {**SETTINGS["model"], "max_depth": 5}})
+    train, _ = split_train_test(noisy_input, params)
+    model = fit_model(train, params)
+    from_leaves = training_probabilities(model, train)
+    assert model.stages[-1].numNodes > 7 and len(from_leaves) > 8
+    assert set(from_leaves["label"]) == {0, 1}
+    pd.testing.assert_frame_equal(from_leaves, fraud_probabilities(model, train))
+
+
+def test_training_probabilities_of_a_saved_and_loaded_tree(noisy_input, tmp_path):
+    from pyspark.ml import PipelineModel
+
+    train, _ = split_train_test(noisy_input, PARAMS)
+    fit_model(train, PARAMS).save(str(tmp_path / "model"))
+    loaded = PipelineModel.load(str(tmp_path / "model"))
+    pd.testing.assert_frame_equal(training_probabilities(loaded, train),
+                                  fraud_probabilities(loaded, train))
+
+
+def test_training_probabilities_of_another_model_score_the_rows(noisy_input):
+    from pyspark.ml import PipelineModel
+    from pyspark.ml.classification import LogisticRegression
+
+    train, _ = split_train_test(noisy_input, PARAMS)
+    *preparation, _tree = fit_model(train, PARAMS).stages
+    features = PipelineModel(preparation).transform(train)
+    model = PipelineModel([*preparation, LogisticRegression(maxIter=5).fit(features)])
+    pd.testing.assert_frame_equal(training_probabilities(model, train),
+                                  fraud_probabilities(model, train))
 
 
 def test_ranking_metrics_exact():

@@ -9,7 +9,8 @@ A decision tree gives at most one distinct probability per leaf, so the scores a
 in Spark by (label, probability) and only those counts reach the driver: every metric is
 computed from the counts as sample weights, which gives exactly the values of the
 row-by-row computation (rows with equal scores are one threshold either way) without
-collecting millions of rows.
+collecting millions of rows. The training rows' counts need no scoring at all: the tree
+recorded them in its leaves while it was fitted (:func:`training_probabilities`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pyspark.ml import PipelineModel
+from pyspark.ml.classification import DecisionTreeClassificationModel
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -27,7 +29,7 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 from fraud_detection.parameters import TrainParams
 
 from .fingerprint import fingerprint, row_hash
-from .nodes import feature_names
+from .nodes import LEGIT_WEIGHT, feature_names
 
 _ROW_HASH = "rowHash"
 
@@ -47,6 +49,49 @@ def fraud_probabilities(
         F.count(F.lit(1)).alias("count"), *(F.sum(name).alias("row_hashes") for name in hashes)
     ).toPandas()
     return counts.sort_values(["probability", "label"], ignore_index=True)
+
+
+def training_probabilities(model: PipelineModel, train: DataFrame) -> pd.DataFrame:
+    """:func:`fraud_probabilities` of the rows ``model`` was fitted on, ``train``.
+
+    A fitted decision tree keeps in every leaf how many training rows reached it and their
+    label counts, weighted as ``fit_model`` weighted them (a legitimate row weighs
+    ``LEGIT_WEIGHT``). Spark scores a row with its leaf's fraud weight over the leaf's total
+    weight, so the training rows' (label, probability, count) table is read from the leaves,
+    with the same arithmetic, instead of scoring millions of rows again: the same table (a
+    test compares both). Another kind of model, or a tree saved without its leaves' row
+    counts (by Spark before 3.0), scores ``train``.
+    """
+    tree = model.stages[-1]
+    leaves = (_leaves(tree._java_obj.rootNode())
+              if isinstance(tree, DecisionTreeClassificationModel) else [])
+    if not leaves or any(rows < 0 for _, rows in leaves):
+        return fraud_probabilities(model, train)
+    counts: dict[tuple[int, float], int] = {}
+    for (legit_weight, fraud_weight), rows in leaves:
+        probability = fraud_weight / (legit_weight + fraud_weight)
+        legit = round(legit_weight / LEGIT_WEIGHT)
+        for label, count in ((0, legit), (1, rows - legit)):
+            if count:
+                counts[label, probability] = counts.get((label, probability), 0) + count
+    table = pd.DataFrame(
+        [(label, probability, count) for (label, probability), count in counts.items()],
+        columns=["label", "probability", "count"],
+    ).astype({"label": "int32", "probability": "float64", "count": "int64"})
+    return table.sort_values(["probability", "label"], ignore_index=True)
+
+
+def _leaves(root) -> list[tuple[list[float], int]]:
+    """(weighted label counts, number of training rows) of every leaf of a JVM tree."""
+    leaves, nodes = [], [root]
+    while nodes:
+        node = nodes.pop()
+        if node.getClass().getSimpleName() == "InternalNode":
+            nodes += [node.leftChild(), node.rightChild()]
+        else:
+            stats = node.impurityStats()
+            leaves.append((list(stats.stats()), stats.rawCount()))
+    return leaves
 
 
 def as_arrays(scores: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,7 +168,7 @@ def evaluate_model(
     pass that scores them). Also returns the test rows' score counts (``label``,
     ``probability``, ``count``), for the evaluation plots.
     """
-    train_labels, train_scores, train_counts = as_arrays(fraud_probabilities(model, train))
+    train_labels, train_scores, train_counts = as_arrays(training_probabilities(model, train))
     test_scores = fraud_probabilities(model, test, fingerprinted=True)
     labels, scores, counts = as_arrays(test_scores)
     threshold = best_f1_threshold(train_labels, train_scores, train_counts)

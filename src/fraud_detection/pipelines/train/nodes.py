@@ -13,8 +13,10 @@ from fraud_detection.parameters import TrainParams, TrainTestSplit
 from fraud_detection.schema import IDENTIFIERS
 
 WEIGHT = "classWeight"
+LEGIT_WEIGHT = 1.0  # the weight of a legitimate training row; fraud rows weigh more
 _TEST = "isTest"
 _BUCKETS = 10_000
+_BINARY_LABEL = {"ml_attr": {"type": "nominal", "num_vals": 2}}
 
 
 def _split_column(df: DataFrame, split: TrainTestSplit) -> Column:
@@ -46,7 +48,7 @@ def split_train_test(
 def class_weights(train: DataFrame, class_weight: str | float) -> tuple[float, float]:
     """Weights of (legitimate, fraud) rows; 'balanced' gives both classes equal total weight."""
     if class_weight != "balanced":
-        return 1.0, class_weight
+        return LEGIT_WEIGHT, class_weight
     counts = {row["label"]: row["count"] for row in train.groupBy("label").count().collect()}
     frauds, legit = counts.get(1, 0), counts.get(0, 0)
     if not frauds or not legit:
@@ -54,7 +56,7 @@ def class_weights(train: DataFrame, class_weight: str | float) -> tuple[float, f
             f"model input: the training set needs both classes, found {frauds} fraud and "
             f"{legit} legitimate rows; generate or supply more data"
         )
-    return 1.0, legit / frauds
+    return LEGIT_WEIGHT, legit / frauds
 
 
 def build_estimator(params: TrainParams) -> Pipeline:
@@ -92,9 +94,13 @@ def fit_model(train: DataFrame, params: TrainParams) -> PipelineModel:
     being assembled again from the table on every pass.
     """
     legit_weight, fraud_weight = class_weights(train, params.class_weight)
-    weighted = train.withColumn(
-        WEIGHT, F.when(F.col("label") == 1, fraud_weight).otherwise(legit_weight)
-    )
+    weighted = train.withColumns({
+        # Declared binary (validation refuses any other label), as a StringIndexer would
+        # declare it: the tree then takes its number of classes from the column's metadata
+        # instead of a pass over the rows to find the largest label.
+        "label": F.col("label").alias("label", metadata=_BINARY_LABEL),
+        WEIGHT: F.when(F.col("label") == 1, fraud_weight).otherwise(legit_weight),
+    })
     *preparation, tree = build_estimator(params).getStages()
     prepare = Pipeline(stages=preparation).fit(weighted)
     features = prepare.transform(weighted).select(
