@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark.ml.feature import StringIndexer
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from fraud_detection.parameters import TrainParams
@@ -16,7 +17,13 @@ from fraud_detection.pipelines.train.evaluation import (
     threshold_metrics,
     training_probabilities,
 )
-from fraud_detection.pipelines.train.nodes import class_weights, fit_model, split_train_test
+from fraud_detection.pipelines.train.nodes import (
+    class_weights,
+    fit_model,
+    fitted_indexer,
+    split_train_test,
+    training_counts,
+)
 
 SETTINGS = {
     "transaction_types": ["TRANSFER", "CASH_OUT"],
@@ -76,10 +83,28 @@ def test_time_split_puts_the_latest_steps_in_test(model_input):
 
 def test_class_weights(model_input):
     # 20 frauds (i = 0, 20, 40, ...) among 400 rows.
-    assert class_weights(model_input, "balanced") == (1.0, 380 / 20)
-    assert class_weights(model_input, 5) == (1.0, 5.0)
+    labels, _ = training_counts(model_input, [])
+    assert labels == {0: 380, 1: 20}
+    assert class_weights(labels, "balanced") == (1.0, 380 / 20)
+    assert class_weights(labels, 5) == (1.0, 5.0)
     with pytest.raises(ValueError, match="needs both classes"):
-        class_weights(model_input.where("label = 0"), "balanced")
+        class_weights({0: 380}, "balanced")
+
+
+def test_the_indexer_built_from_counts_is_the_fitted_one(spark):
+    # Ties ('b', 'c' and 1, 2 twice each) are ordered alphabetically; nulls are not values.
+    rows = spark.createDataFrame(
+        [(0, "a", 1), (1, "a", 1), (0, "c", 2), (0, "b", None), (1, "b", 2), (0, "c", 1),
+         (0, None, 3), (1, "a", 3)],
+        "label int, kind string, code int")
+    indexer = StringIndexer(inputCols=["kind", "code"], outputCols=["kindIndex", "codeIndex"],
+                            handleInvalid="keep")
+    labels, frequencies = training_counts(rows, ["kind", "code"])
+    assert labels == {0: 5, 1: 3}
+    built = fitted_indexer(indexer, frequencies)
+    assert built.labelsArray == indexer.fit(rows).labelsArray == [["a", "b", "c"], ["1", "2", "3"]]
+    assert built.getHandleInvalid() == "keep"
+    assert built.transform(rows).collect() == indexer.fit(rows).transform(rows).collect()
 
 
 def test_fit_and_evaluate_a_separable_problem(model_input):

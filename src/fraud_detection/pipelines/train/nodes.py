@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import DecisionTreeClassifier
-from pyspark.ml.feature import StringIndexer, VectorAssembler
+from pyspark.ml.feature import StringIndexer, StringIndexerModel, VectorAssembler
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -45,18 +45,47 @@ def split_train_test(
     return rows.where(~F.col(_TEST)).drop(_TEST), rows.where(F.col(_TEST)).drop(_TEST)
 
 
-def class_weights(train: DataFrame, class_weight: str | float) -> tuple[float, float]:
+def training_counts(train: DataFrame, categorical: list[str]
+                    ) -> tuple[dict[int, int], list[dict[str, int]]]:
+    """Training rows per label, and per value of each categorical feature (as text, nulls
+    left out, as ``StringIndexer`` counts them): one pass over the rows (grouping sets)."""
+    names = ["label", *categorical]
+    as_text = (F.col(name).cast("string").alias(name) for name in categorical)
+    columns = train.select("label", *as_text)
+    rows = columns.groupingSets([[name] for name in names], *names).agg(
+        F.count(F.lit(1)).alias("count"), *(F.grouping(name).alias(f"all:{name}") for name in names)
+    ).collect()
+    by_name: dict[str, dict] = {name: {} for name in names}
+    for row in rows:
+        name = next(name for name in names if not row[f"all:{name}"])  # its grouping set
+        if row[name] is not None:
+            by_name[name][row[name]] = row["count"]
+    return by_name["label"], [by_name[name] for name in categorical]
+
+
+def class_weights(label_counts: dict[int, int], class_weight: str | float
+                  ) -> tuple[float, float]:
     """Weights of (legitimate, fraud) rows; 'balanced' gives both classes equal total weight."""
     if class_weight != "balanced":
         return LEGIT_WEIGHT, class_weight
-    counts = {row["label"]: row["count"] for row in train.groupBy("label").count().collect()}
-    frauds, legit = counts.get(1, 0), counts.get(0, 0)
+    frauds, legit = label_counts.get(1, 0), label_counts.get(0, 0)
     if not frauds or not legit:
         raise ValueError(
             f"model input: the training set needs both classes, found {frauds} fraud and "
             f"{legit} legitimate rows; generate or supply more data"
         )
     return LEGIT_WEIGHT, legit / frauds
+
+
+def fitted_indexer(indexer: StringIndexer, frequencies: list[dict[str, int]]
+                   ) -> StringIndexerModel:
+    """What ``indexer.fit`` gives on rows with these value counts, without a pass of its own:
+    each column's values by descending count, ties in alphabetical order."""
+    labels = [sorted(counts, key=lambda value: (-counts[value], value)) for counts in frequencies]
+    return StringIndexerModel.from_arrays_of_labels(
+        labels, inputCols=indexer.getInputCols(), outputCols=indexer.getOutputCols(),
+        handleInvalid=indexer.getHandleInvalid(),
+    )
 
 
 def build_estimator(params: TrainParams) -> Pipeline:
@@ -88,12 +117,15 @@ def build_estimator(params: TrainParams) -> Pipeline:
 def fit_model(train: DataFrame, params: TrainParams) -> PipelineModel:
     """Fit on the training rows, fraud rows weighted by ``train.class_weight``.
 
-    The same fit as ``build_estimator(params).fit(...)``, stage by stage: the decision tree
-    reads its input several times (metadata, split candidates, one pass per level), so the
-    indexed and assembled feature vectors are computed once and cached for it, instead of
-    being assembled again from the table on every pass.
+    The same fit as ``build_estimator(params).fit(...)``, stage by stage. One pass counts
+    the labels (for the class weights) and the categorical values, and the string indexer
+    is built from those counts instead of a pass of its own (:func:`fitted_indexer`). The
+    decision tree reads its input several times (metadata, split candidates, one pass per
+    level), so the indexed and assembled feature vectors are computed once and cached for
+    it, instead of being assembled again from the table on every pass.
     """
-    legit_weight, fraud_weight = class_weights(train, params.class_weight)
+    label_counts, frequencies = training_counts(train, params.categorical_features)
+    legit_weight, fraud_weight = class_weights(label_counts, params.class_weight)
     weighted = train.withColumns({
         # Declared binary (validation refuses any other label), as a StringIndexer would
         # declare it: the tree then takes its number of classes from the column's metadata
@@ -101,8 +133,8 @@ def fit_model(train: DataFrame, params: TrainParams) -> PipelineModel:
         "label": F.col("label").alias("label", metadata=_BINARY_LABEL),
         WEIGHT: F.when(F.col("label") == 1, fraud_weight).otherwise(legit_weight),
     })
-    *preparation, tree = build_estimator(params).getStages()
-    prepare = Pipeline(stages=preparation).fit(weighted)
+    indexer, assembler, tree = build_estimator(params).getStages()
+    prepare = PipelineModel(stages=[fitted_indexer(indexer, frequencies), assembler])
     features = prepare.transform(weighted).select(
         tree.getLabelCol(), tree.getWeightCol(), tree.getFeaturesCol()
     ).persist()
