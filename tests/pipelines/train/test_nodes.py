@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import StringIndexer
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
@@ -18,6 +20,7 @@ from fraud_detection.pipelines.train.evaluation import (
     training_probabilities,
 )
 from fraud_detection.pipelines.train.nodes import (
+    build_estimator,
     class_weights,
     fit_model,
     fitted_indexer,
@@ -101,10 +104,10 @@ def test_the_indexer_built_from_counts_is_the_fitted_one(spark):
                             handleInvalid="keep")
     labels, frequencies = training_counts(rows, ["kind", "code"])
     assert labels == {0: 5, 1: 3}
-    built = fitted_indexer(indexer, frequencies)
-    assert built.labelsArray == indexer.fit(rows).labelsArray == [["a", "b", "c"], ["1", "2", "3"]]
+    built, fitted = fitted_indexer(indexer, frequencies), indexer.fit(rows)
+    assert built.labelsArray == fitted.labelsArray == [["a", "b", "c"], ["1", "2", "3"]]
     assert built.getHandleInvalid() == "keep"
-    assert built.transform(rows).collect() == indexer.fit(rows).transform(rows).collect()
+    assert built.transform(rows).collect() == fitted.transform(rows).collect()
 
 
 def test_fit_and_evaluate_a_separable_problem(model_input):
@@ -152,8 +155,6 @@ def test_training_probabilities_read_from_the_tree_equal_scoring(noisy_input, cl
 
 
 def test_training_probabilities_of_a_saved_and_loaded_tree(noisy_input, tmp_path):
-    from pyspark.ml import PipelineModel
-
     train, _ = split_train_test(noisy_input, PARAMS)
     fit_model(train, PARAMS).save(str(tmp_path / "model"))
     loaded = PipelineModel.load(str(tmp_path / "model"))
@@ -162,13 +163,10 @@ def test_training_probabilities_of_a_saved_and_loaded_tree(noisy_input, tmp_path
 
 
 def test_training_probabilities_of_another_model_score_the_rows(noisy_input):
-    from pyspark.ml import PipelineModel
-    from pyspark.ml.classification import LogisticRegression
-
     train, _ = split_train_test(noisy_input, PARAMS)
-    *preparation, _tree = fit_model(train, PARAMS).stages
-    features = PipelineModel(preparation).transform(train)
-    model = PipelineModel([*preparation, LogisticRegression(maxIter=5).fit(features)])
+    preparation = Pipeline(stages=build_estimator(PARAMS).getStages()[:-1]).fit(train)
+    features = preparation.transform(train)
+    model = PipelineModel([*preparation.stages, LogisticRegression(maxIter=5).fit(features)])
     pd.testing.assert_frame_equal(training_probabilities(model, train),
                                   fraud_probabilities(model, train))
 
