@@ -18,6 +18,7 @@ from pydantic_core import to_jsonable_python
 from fraud_detection.hooks.provenance import base_name, is_parameters
 from fraud_detection.provenance import data_provenance, model_provenance, run_provenance
 from fraud_detection.provenance.lookup import ProvenanceError, stored_record
+from fraud_detection.run_command import ipython, run
 from fraud_detection.tracking.config import MlflowSettings, redact
 from fraud_detection.tracking.versions import content_digest
 
@@ -25,6 +26,11 @@ from fraud_detection.tracking.versions import content_digest
 @click.group(name="fraud-detection")
 def cli() -> None:
     """Project commands of fraud-detection."""
+
+
+# `kedro run` and `kedro ipython` replaced: short failures, the project's own IPython.
+cli.add_command(run)
+cli.add_command(ipython)
 
 
 def _context(env: str | None):
