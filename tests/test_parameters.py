@@ -17,10 +17,11 @@ from fraud_detection.parameters import (
     SplitParams,
     TrainParams,
 )
+from fraud_detection.simulation import GenerationParams
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "base"
 TYPES = {"split": SplitParams, "aggregate": AggregateParams, "train": TrainParams,
-         "score": ScoreParams}
+         "score": ScoreParams, "data_generation": GenerationParams}
 
 
 def base(name: str) -> dict:

@@ -5,7 +5,8 @@ parameters before any node runs and a node only ever sees values of the right ty
 range; :mod:`fraud_detection.hooks.parameters` reports a bad value by its full key and
 where it came from. Values must already have their type (YAML and ``--params`` give
 ``5`` as a number, ``"5"`` as text): no text is read as a number.
-``data_generation`` keeps its own checks (``GenerationConfig``).
+``data_generation``'s type, ``GenerationParams``, is built on the same base and lives with
+the generator in :mod:`fraud_detection.simulation.config`.
 """
 
 from __future__ import annotations

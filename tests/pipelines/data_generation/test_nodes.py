@@ -6,7 +6,6 @@ any seed; no SparkSession is needed.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
@@ -14,12 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from fraud_detection.pipelines.data_generation import create_pipeline
-from fraud_detection.pipelines.data_generation.nodes import (
-    GenerationConfig,
-    generate_transactions,
-)
+from fraud_detection.pipelines.data_generation.nodes import generate_transactions
+from fraud_detection.simulation import GenerationParams
 
 PARAMETERS_FILE = Path(__file__).parents[3] / "conf" / "base" / "parameters_data_generation.yml"
 
@@ -89,11 +87,7 @@ def test_pipeline_has_one_node_from_parameters_to_raw_csv():
 def test_parameter_file_documents_every_knob_with_the_code_defaults(params):
     assert params["n_rows"] == 200_000
     assert params["seed"] == 42
-    defaults = {f.name: f.default for f in dataclasses.fields(GenerationConfig)}
-    defaults.update(
-        {f.name: f.default_factory() for f in dataclasses.fields(GenerationConfig)
-         if f.default_factory is not dataclasses.MISSING}
-    )
+    defaults = GenerationParams(n_rows=1, seed=0).model_dump()
     assert set(params) == set(defaults)
     for name, value in params.items():
         if name not in ("n_rows", "seed"):
@@ -179,26 +173,46 @@ def test_same_seed_same_frame_other_seed_other_frame():
         ({"type_mix": {"CASH_OUT": 1.0}}, "type_mix"),
         ({"type_mix": {"CASH_OUT": -1, "PAYMENT": 1, "CASH_IN": 1, "TRANSFER": 1, "DEBIT": 1}},
          "type_mix.CASH_OUT"),
+        ({"type_mix": dict.fromkeys(PAYSIM_TYPE_SHARE, 0.0)}, "type_mix"),
+        ({"type_mix": {**PAYSIM_TYPE_SHARE, "WIRE": 1.0}}, "type_mix.WIRE"),
         ({"median_amount_by_type": "big"}, "median_amount_by_type"),
+        ({"median_amount_by_type": {**PAYSIM_TYPE_SHARE, "DEBIT": 0}},
+         "median_amount_by_type.DEBIT"),
+        ({"max_amount": float("inf")}, "max_amount"),
         ({"n_row": 10}, "n_row"),
     ],
 )
 def test_bad_parameters_raise_naming_the_parameter(change, named):
-    with pytest.raises(ValueError, match=re.escape(named)):
+    """Each refusal is located at the parameter (or the type inside a per-type mapping)."""
+    with pytest.raises(ValidationError) as raised:
         generate_transactions({"n_rows": 100, "seed": 1, **change})
+    located = {".".join(map(str, error["loc"])) for error in raised.value.errors()}
+    assert named in located or {key.rsplit(".", 1)[0] for key in located} == {named}, located
+    assert str(raised.value).startswith("1 validation error for data_generation\n") or (
+        "validation errors for data_generation\n" in str(raised.value))
 
 
 @pytest.mark.parametrize("missing", ["n_rows", "seed"])
 def test_missing_required_parameter_raises(missing):
     params = {"n_rows": 100, "seed": 1}
     del params[missing]
-    with pytest.raises(ValueError, match=f"data_generation.{missing} is missing"):
+    with pytest.raises(ValidationError, match=f"for data_generation\n{missing}\n  Field required"):
         generate_transactions(params)
 
 
 def test_parameters_must_be_a_mapping():
-    with pytest.raises(TypeError, match="must be a mapping"):
+    with pytest.raises(ValidationError, match="for data_generation\n  Input should be a valid "
+                                              "dictionary"):
         generate_transactions([("n_rows", 10)])
+
+
+def test_typed_parameters_are_used_as_they_are():
+    """Kedro hands the node the GenerationParams it built; a dict gives the same rows."""
+    typed = GenerationParams(n_rows=500, seed=4, fraud_rate=0.05)
+    pd.testing.assert_frame_equal(
+        generate_transactions(typed),
+        generate_transactions({"n_rows": 500, "seed": 4, "fraud_rate": 0.05}),
+    )
 
 
 # --- PaySim statistics ------------------------------------------------------------------
