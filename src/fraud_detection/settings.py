@@ -5,21 +5,27 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
+from fraud_detection.datasets.complete_versions import install as load_complete_versions_only
 from fraud_detection.hooks.mlflow_tracking import MlflowTrackingHook
+from fraud_detection.hooks.model_refs import ModelRefHook
 from fraud_detection.hooks.parameters import ParameterCheckHook
 from fraud_detection.hooks.provenance import ProvenanceHook
 from fraud_detection.hooks.spark import SparkHooks
 from fraud_detection.hooks.spark_cache import SparkCacheHook
 from fraud_detection.hooks.unfinished_saves import UnfinishedSavesHook
 
+# Every versioned dataset loads its newest completely saved version, naming those it skips.
+load_complete_versions_only()
+
 # Pluggy calls the last registered hook first: the parameters are checked before anything
 # else reads them; the MLflow run opens (after checking the tracking server answers) before
 # Spark starts, and provenance runs last on dataset events, while the MLflow run is open.
+# The registered models a run reads are resolved before Spark starts or any data is read.
 # At the end, the MLflow hook waits for the model logging (which reads the training rows)
 # before the run's caches go, and they go before the session stops. A failed run's
 # half-saved versions are removed before Spark stops, so that their jobs can be cancelled.
 HOOKS = (ProvenanceHook(), SparkHooks(), SparkCacheHook(), MlflowTrackingHook(),
-         ParameterCheckHook(), UnfinishedSavesHook())
+         ModelRefHook(), ParameterCheckHook(), UnfinishedSavesHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

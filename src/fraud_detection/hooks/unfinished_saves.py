@@ -13,6 +13,10 @@ Ctrl-C (``KeyboardInterrupt``) calls no Kedro hook, and pyspark's own Ctrl-C han
 cancel the Spark job while the main thread is waiting on it: the job goes on writing in the
 JVM. So, at exit (or, in a notebook, when the next run starts), the Spark jobs still running
 are cancelled and waited for before the folders go.
+
+``kill -9`` runs no Python code at all: for that, each save's version folder holds a marker
+while the save runs (:mod:`fraud_detection.datasets.complete_versions`), and loads skip a
+version whose marker names a process that no longer runs.
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ import time
 from pathlib import PurePosixPath
 from typing import Any
 
-import fsspec
 from kedro.framework.hooks import hook_impl
 from pyspark import SparkContext
 
+from fraud_detection.datasets.complete_versions import filesystem, remove_marker, write_marker
 from fraud_detection.tracking.versions import locate_version, stored_dataset
 
 logger = logging.getLogger(__name__)
@@ -55,10 +59,13 @@ class UnfinishedSavesHook:
         folder = self._version_folder(dataset_name)
         if folder is not None:
             self._saving[dataset_name] = folder
+            write_marker(filesystem(folder[0]), folder[1])
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str) -> None:
-        self._saving.pop(dataset_name, None)
+        saved = self._saving.pop(dataset_name, None)
+        if saved is not None:
+            remove_marker(filesystem(saved[0]), saved[1])
 
     @hook_impl
     def on_pipeline_error(self) -> None:
@@ -81,7 +88,7 @@ class UnfinishedSavesHook:
         _end_spark_jobs()
         for name, (dataset, folder) in unfinished.items():
             try:
-                fs = _filesystem(dataset)
+                fs = filesystem(dataset)
                 if fs.exists(folder):
                     fs.rm(folder, recursive=True)
                     logger.warning("%s: removed the version this run did not finish saving, "
@@ -90,14 +97,6 @@ class UnfinishedSavesHook:
                 logger.error("%s: could not remove the unfinished version %s (%s); delete it, "
                              "or its dataset's latest version cannot be loaded", name, folder,
                              error)
-
-
-def _filesystem(dataset: Any) -> fsspec.AbstractFileSystem:
-    """The dataset's own fsspec file system, or one for its protocol (Spark datasets)."""
-    fs = getattr(dataset, "_fs", None)
-    if fs is not None:
-        return fs
-    return fsspec.filesystem(getattr(dataset, "_protocol", None) or "file")
 
 
 def _end_spark_jobs() -> None:
