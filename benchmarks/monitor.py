@@ -51,7 +51,7 @@ class MemorySampler(threading.Thread):
     RSS and CPU times every ``interval`` (``/proc/<pid>/stat[m]``), and the proportional set
     size only every ``pss_every``-th sample. The kernel computes it by walking every page of
     the process: about 37 ms for the pipeline's JVM, which every 0.25 s took 4.5 CPU-seconds
-    from a 65 s run and made it 2-4 s slower (session 32).
+    from a 65 s run and made it 2-4 s slower.
     """
 
     def __init__(self, pid: int, interval: float = 0.25, pss_every: int = 8) -> None:

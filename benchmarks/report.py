@@ -88,7 +88,7 @@ def _warm_summary(warm: dict[str, Any]) -> dict[str, Any]:
 
 
 def _total(size: dict[str, Any]) -> float:
-    """Peak memory of the whole process tree (PSS; results before 2026-11-21 07:00: RSS sum)."""
+    """Peak memory of the whole process tree (PSS; older result files: RSS sum)."""
     peak = size["peak_memory_gib"]
     return peak.get("total_pss_gib", peak.get("total_rss_gib"))
 
