@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import socket
 import time
 
@@ -63,7 +64,9 @@ def test_pandas_round_trip_records_commit_and_metadata(make, pachd, frame, file_
     provenance = json.loads(commit.files[f"/.provenance/transactions.{file_format}.json"])
     assert provenance["commit"] == commit.id
     assert provenance["input_commits"] == {"raw": "pfs://x/y@1:/z"}
-    assert pachd.calls[-3:] == ["StartCommit", "ModifyFile", "FinishCommit"]
+    # the save waited (InspectCommit wait=FINISHED) until pachd had finished the commit
+    assert pachd.calls[-4:] == ["StartCommit", "ModifyFile", "FinishCommit", "InspectCommit"]
+    assert commit.finished and not commit.error
 
     loaded = make(path=f"/transactions.{file_format}", file_format=file_format).load()
     pd.testing.assert_frame_equal(loaded, frame)
@@ -192,33 +195,33 @@ def test_global_commit_id_addresses_every_repo_of_the_commit_set(make, pachd, fr
 
 # ---------------------------------------------------------------- failure modes
 @pytest.mark.parametrize("partial", [False, True], ids=["atomic-server", "partial-server"])
-def test_failed_save_never_publishes_a_complete_looking_commit(make, pachd, frame, partial):
+def test_failed_save_leaves_the_branch_byte_for_byte_as_it_was(make, pachd, frame, partial):
     dataset = make()
     dataset.save(frame)
     good = dataset.last_save_commit
+    other_user = pachd.client()  # another client of the cluster, plain python-pachyderm
+    before = other_user.get_file(("raw", "master"), "/transactions.csv").read()
 
     pachd.fail_modify_file_after_chunks = 1  # the data file arrives, the provenance does not
     pachd.modify_file_fault_partial = partial
     with pytest.raises(DatasetError, match=r"save failed .*UNAVAILABLE") as excinfo:
         dataset.save(frame.assign(amount=-1.0))
     assert pachd.faults_triggered == ["ModifyFile:/.provenance/transactions.csv.json"]
+    message = str(excinfo.value)
+    [failed_id] = re.findall(r"default/raw@([0-9a-f]{32}):/transactions.csv", message)
+    assert f"Commit {failed_id} was dropped, so branch 'master' is back at commit {good}" \
+        in message and "no partial data was published" in message
+    assert "DropCommitSet" in pachd.calls and "FinishCommit" not in pachd.calls[-4:]
+
+    assert other_user.inspect_branch("raw", "master").head.id == good
+    assert other_user.get_file(("raw", "master"), "/transactions.csv").read() == before
+    assert pachd.commits("raw")[0].id == good
+    assert failed_id not in {c.id for c in pachd.commits("raw")}
     assert dataset.last_save_commit == good
-
-    failed = pachd.commit("raw")
-    assert failed.id != good and failed.finished and "UNAVAILABLE" in failed.error
-    assert f"default/raw@{failed.id}:/transactions.csv" in str(excinfo.value)
-    assert pachd.calls[-3:] == ["StartCommit", "ModifyFile", "FinishCommit"]
-    for commit in pachd.commits("raw"):
-        if commit.finished and not commit.error:
-            assert b"-1.0" not in commit.files["/transactions.csv"]
-
-    with pytest.raises(DatasetError, match=rf"finished with an error.*last good commit .* {good}"):
-        make().load()
-    pd.testing.assert_frame_equal(make(version=Version(good, None)).load(), frame)
-    assert not make().exists()
+    pd.testing.assert_frame_equal(make().load(), frame)
 
     pachd.reset_faults()
-    dataset.save(frame.assign(amount=1.0))  # a failed commit does not block the next save
+    dataset.save(frame.assign(amount=1.0))
     assert make().load()["amount"].eq(1.0).all()
 
 

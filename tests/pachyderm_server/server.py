@@ -1,11 +1,22 @@
 """An in-process pachd 2.7 test double: real gRPC on 127.0.0.1, state in memory.
 
-    server = PachdServer().start()          # ephemeral port, starts in milliseconds
+    server = PachdServer(finishing_delay=1.0).start()   # ephemeral port, starts in ms
     client = python_pachyderm.Client.new_from_pachd_address(server.address)
     ...
     server.stop()
 
 It serves the pfs_v2 API (``servicer.py``) plus gRPC health and ``GetVersion`` (2.7.0).
+``finishing_delay`` (seconds, settable at any time) is how long a finishing commit takes
+to become finished, as pachd's compaction and validation do (``state.py``).
+``PachdServer(tls=self_signed_certificate())`` serves TLS only (``url`` is ``grpcs://``);
+see ``tls.py``.
+
+Auth (``require_token``) follows pachd's auth interceptor
+(``src/internal/middleware/auth/interceptor.go`` and ``handler.go``: every pfs_v2 RPC is
+``authDisabledOr(authenticated)``; health checks and GetVersion are ``unauthenticated``)
+and ``src/auth/auth.go`` (``GetAuthToken`` reads the ``authn-token`` metadata key;
+``ErrNotSignedIn`` and ``ErrBadToken`` are UNAUTHENTICATED with the texts used here).
+
 Fault switches (plain attributes, reset with ``reset_faults()``):
 
 - ``drop_get_file_after = N``: every GetFile stream sends N bytes, then aborts UNAVAILABLE
@@ -17,6 +28,11 @@ Fault switches (plain attributes, reset with ``reset_faults()``):
 - ``unavailable = True``: every call aborts UNAVAILABLE (the port still accepts TCP).
 - ``refuse_connections()`` / ``accept_connections()``: stop listening on the port / listen again.
 - ``require_token = "..."``: calls without that ``authn-token`` metadata fail UNAUTHENTICATED.
+- ``drop_listing_after = N``: WalkFile and GlobFile streams send N entries, then abort
+  UNAVAILABLE.
+- ``call_hooks["RpcName"] = fn``: ``fn()`` runs (in the server thread) before that RPC is
+  handled, e.g. to let "another client" act in the middle of a save;
+  ``after_call_hooks`` likewise after a unary RPC succeeded.
 
 ``calls`` lists RPC names in arrival order; ``faults_triggered`` lists injected faults.
 Inspection helpers (``commits``, ``commit``, ``files``, ``read``) return snapshots.
@@ -24,6 +40,7 @@ Inspection helpers (``commits``, ``commit``, ``files``, ``read``) return snapsho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Self
@@ -52,6 +69,7 @@ class CommitView:
     origin: str  # "USER" or "AUTO"
     description: str
     error: str
+    finishing: bool
     finished: bool
     files: dict[str, bytes]
 
@@ -66,6 +84,7 @@ class CommitView:
             origin="AUTO" if commit.origin == AUTO else "USER",
             description=commit.description,
             error=commit.error,
+            finishing=commit.finishing is not None,
             finished=commit.finished is not None,
             files=dict(commit.files),
         )
@@ -87,13 +106,16 @@ class PachdServer:
         frame_size: int = MIB,
         max_message_size: int = 64 * MIB,
         max_workers: int = 8,
+        finishing_delay: float = 0.0,
+        tls: tuple[bytes, bytes] | None = None,
     ):
         self.host = host
         self.port = port
         self.frame_size = frame_size
         self.max_message_size = max_message_size
         self.max_workers = max_workers
-        self.pfs = Pfs()
+        self.tls = tls  # (certificate chain PEM, private key PEM)
+        self.pfs = Pfs(finishing_delay)
         self.calls: list[str] = []
         self.faults_triggered: list[str] = []
         self._server: grpc.Server | None = None
@@ -103,6 +125,18 @@ class PachdServer:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{'grpcs' if self.tls else 'grpc'}://{self.address}"
+
+    @property
+    def finishing_delay(self) -> float:
+        return self.pfs.finishing_delay
+
+    @finishing_delay.setter
+    def finishing_delay(self, seconds: float) -> None:
+        self.pfs.finishing_delay = seconds
 
     def _build(self) -> grpc.Server:
         server = grpc.server(
@@ -121,7 +155,12 @@ class PachdServer:
 
     def start(self) -> PachdServer:
         server = self._build()
-        port = server.add_insecure_port(f"{self.host}:{self.port}")
+        if self.tls:
+            chain, key = self.tls
+            credentials = grpc.ssl_server_credentials([(key, chain)])
+            port = server.add_secure_port(f"{self.host}:{self.port}", credentials)
+        else:
+            port = server.add_insecure_port(f"{self.host}:{self.port}")
         if not port:
             raise RuntimeError(f"test pachd could not listen on {self.host}:{self.port}")
         self.port = port
@@ -141,10 +180,11 @@ class PachdServer:
         self.stop()
 
     def client(self, auth_token: str | None = None):
-        """A python-pachyderm client for this server."""
+        """A python-pachyderm client for this server (trusting its own certificate)."""
         import python_pachyderm
 
-        return python_pachyderm.Client.new_from_pachd_address(self.address, auth_token=auth_token)
+        return python_pachyderm.Client.new_from_pachd_address(
+            self.url, auth_token=auth_token, root_certs=self.tls[0] if self.tls else None)
 
     # ---------------------------------------------------------------- faults
     def reset_faults(self) -> None:
@@ -154,6 +194,9 @@ class PachdServer:
         self.fail_modify_file_after_chunks: int | None = None
         self.fail_modify_file_after_bytes: int | None = None
         self.modify_file_fault_partial = False
+        self.drop_listing_after: int | None = None
+        self.call_hooks: dict[str, Callable[[], object]] = {}
+        self.after_call_hooks: dict[str, Callable[[], object]] = {}
 
     def refuse_connections(self) -> None:
         """Stop listening: connecting to ``address`` is refused until accept_connections()."""
@@ -169,14 +212,38 @@ class PachdServer:
             self.faults_triggered.append(f"unavailable:{name}")
             context.abort(grpc.StatusCode.UNAVAILABLE, "pachd is unavailable (fault injected)")
         if self.require_token is not None:
-            token = dict(context.invocation_metadata()).get("authn-token")
-            if not token:
-                context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                              "no authentication token (try logging in)")
-            if token != self.require_token:
-                context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                              "provided auth token is corrupted or has expired "
-                              "(try logging in again)")
+            self._authenticate(context)
+        hook = self.call_hooks.pop(name, None)
+        if hook is not None:
+            hook()
+
+    def after_call(self, name: str) -> None:
+        hook = self.after_call_hooks.pop(name, None)
+        if hook is not None:
+            hook()
+
+    def _authenticate(self, context: grpc.ServicerContext) -> None:
+        """auth.go GetAuthToken and api_server.go getAuthenticatedUser, as pachd sends them."""
+        tokens = [v for k, v in context.invocation_metadata() if k == "authn-token"]
+        if len(tokens) > 1:
+            context.abort(grpc.StatusCode.UNKNOWN,
+                          "multiple authentication token keys found in context")
+        if not tokens:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                          "no authentication token (try logging in)")
+        if tokens[0] != self.require_token:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                          "provided auth token is corrupted or has expired "
+                          "(try logging in again)")
+
+    def listing_frames(self, name: str, infos: list, context: grpc.ServicerContext):
+        """A WalkFile/GlobFile stream, cut off after ``drop_listing_after`` entries."""
+        for count, info in enumerate(infos):
+            if self.drop_listing_after is not None and count >= self.drop_listing_after:
+                self.faults_triggered.append(f"{name}:{count}")
+                context.abort(grpc.StatusCode.UNAVAILABLE,
+                              "transport is closing (fault injected)")
+            yield info
 
     def file_frames(self, data: bytes, path: str, context: grpc.ServicerContext):
         """GetFile's BytesValue frames; an empty file sends none (as pachd does)."""

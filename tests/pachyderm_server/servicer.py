@@ -9,19 +9,32 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from typing import TYPE_CHECKING
 
 import grpc
 from google.protobuf import empty_pb2, timestamp_pb2
 from python_pachyderm.proto.v2.pfs import pfs_pb2, pfs_pb2_grpc
 
-from .state import DEFAULT_PROJECT, Commit, Entry, PfsError, Repo, _base_files, clean_path
+from .state import (
+    DEFAULT_PROJECT,
+    UNKNOWN,
+    Commit,
+    Entry,
+    PfsError,
+    Repo,
+    _base_files,
+    clean_path,
+)
 
 if TYPE_CHECKING:
     from .server import PachdServer
 
-_WAITING_STATES = {pfs_pb2.CommitState.READY, pfs_pb2.CommitState.FINISHING,
-                   pfs_pb2.CommitState.FINISHED}
+# InspectCommit's wait states -> the Commit field that must be set (driver.go inspectCommit)
+_WAIT_FIELD = {pfs_pb2.CommitState.FINISHING: "finishing",
+               pfs_pb2.CommitState.FINISHED: "finished"}
+# driver_file.go ValidateFilename: globbing characters are refused in written paths
+_GLOB_CHARS = re.compile(r"[*?[\]{}!()@+^]")
 
 
 def rpc(method):
@@ -43,9 +56,11 @@ def rpc(method):
     def unary(self, request, context):
         self.server.before_call(name, context)
         try:
-            return method(self, request, context)
+            reply = method(self, request, context)
         except PfsError as err:
             context.abort(err.code, err.message)
+        self.server.after_call(name)
+        return reply
 
     return unary
 
@@ -78,7 +93,7 @@ def commit_info(commit: Commit) -> pfs_pb2.CommitInfo:
         parent_commit=commit_pb(commit.parent) if commit.parent else None,
         child_commits=[commit_pb(c) for c in commit.children],
         started=_ts(commit.started),
-        finishing=_ts(commit.finished),
+        finishing=_ts(commit.finishing),
         finished=_ts(commit.finished),
         direct_provenance=[commit_pb(c) for c in commit.direct_provenance],
         error=commit.error,
@@ -91,7 +106,7 @@ def file_info(commit: Commit, entry: Entry) -> pfs_pb2.FileInfo:
     return pfs_pb2.FileInfo(
         file=pfs_pb2.File(commit=commit_pb(commit), path=entry.path),
         file_type=pfs_pb2.FileType.DIR if entry.is_dir else pfs_pb2.FileType.FILE,
-        committed=_ts(commit.finished or commit.started),
+        committed=_ts(commit.finishing),  # source.go Iterate: Committed = Finishing
         size_bytes=entry.size,
         hash=entry.hash,
     )
@@ -125,6 +140,14 @@ class PfsServicer(pfs_pb2_grpc.APIServicer):
         repo = commit.repo if commit.repo.name else commit.branch.repo
         self._repo(repo)
         return self.pfs.resolve(repo.project.name, repo.name, commit.branch.name, commit.id)
+
+    def _open_for_read(self, commit_msg: pfs_pb2.Commit, context) -> Commit:
+        """driver_file.go openCommit: a *finishing* commit is read once it is finished;
+        an open commit is read as it is now, an errored one like any other."""
+        commit = self._resolve(commit_msg)
+        if commit.finishing is not None and commit.finished is None:
+            self.pfs.wait([commit], context.is_active)
+        return commit
 
     # ------------------------------------------------------------ projects
     @rpc
@@ -213,15 +236,17 @@ class PfsServicer(pfs_pb2_grpc.APIServicer):
     @rpc
     def InspectCommit(self, request, context):
         commit = self._resolve(request.commit)
-        if request.wait in _WAITING_STATES:
-            self.pfs.wait_finished([commit], context.is_active)
+        if request.wait == pfs_pb2.CommitState.READY:  # its direct provenance is finished
+            self.pfs.wait(commit.direct_provenance, context.is_active)
+        elif request.wait in _WAIT_FIELD:
+            self.pfs.wait([commit], context.is_active, _WAIT_FIELD[request.wait])
         return commit_info(commit)
 
     @rpc
     def InspectCommitSet(self, request, context):
         commits = self.pfs.commit_set(request.commit_set.id)
-        if request.wait:
-            self.pfs.wait_finished(commits, context.is_active)
+        if request.wait:  # commit_set.go inspectCommitSet: wait for each unfinished one
+            self.pfs.wait(commits, context.is_active)
         for commit in commits:
             yield commit_info(commit)
 
@@ -326,7 +351,7 @@ class PfsServicer(pfs_pb2_grpc.APIServicer):
     def GetFile(self, request, context):
         if request.URL:
             raise PfsError(grpc.StatusCode.UNIMPLEMENTED, "GetFile to a URL is not supported")
-        commit = self._resolve(request.file.commit)
+        commit = self._open_for_read(request.file.commit, context)
         entry = self.pfs.entry(commit, request.file.path)
         if entry.is_dir:
             raise PfsError(grpc.StatusCode.INVALID_ARGUMENT,
@@ -336,12 +361,12 @@ class PfsServicer(pfs_pb2_grpc.APIServicer):
 
     @rpc
     def InspectFile(self, request, context):
-        commit = self._resolve(request.file.commit)
+        commit = self._open_for_read(request.file.commit, context)
         return file_info(commit, self.pfs.entry(commit, request.file.path))
 
     @rpc
     def ListFile(self, request, context):
-        commit = self._resolve(request.file.commit)
+        commit = self._open_for_read(request.file.commit, context)
         with self.pfs.lock:
             top = self.pfs.entry(commit, request.file.path)
             entries = self.pfs.children(commit, top) if top.is_dir else [top]
@@ -350,19 +375,33 @@ class PfsServicer(pfs_pb2_grpc.APIServicer):
 
     @rpc
     def WalkFile(self, request, context):
-        commit = self._resolve(request.file.commit)
+        """driver_file.go walkFile: the path and everything below it in path order; a
+        missing path is NOT_FOUND "commit/<id> does not contain item: (<path>)"
+        (pacherr.ErrNotExist), except the root of an empty commit, which is empty."""
+        commit = self._open_for_read(request.file.commit, context)
+        path = clean_path(request.file.path)
         with self.pfs.lock:
-            entries = self.pfs.walk(commit, request.file.path)
-        for entry in _paginate(entries, request):
-            yield file_info(commit, entry)
+            try:
+                entries = self.pfs.walk(commit, path)
+            except PfsError as err:
+                if err.code != grpc.StatusCode.NOT_FOUND:
+                    raise
+                raise PfsError(grpc.StatusCode.NOT_FOUND,
+                               f"commit/{commit.id} does not contain item: "
+                               f"({'' if path == '/' else path})") from None
+            if path == "/" and not commit.files:
+                entries = []
+        yield from self.server.listing_frames(
+            "WalkFile", [file_info(commit, e) for e in _paginate(entries, request)], context)
 
     @rpc
     def GlobFile(self, request, context):
-        commit = self._resolve(request.commit)
+        """driver_file.go globFile: matching files and directories in path order."""
+        commit = self._open_for_read(request.commit, context)
         with self.pfs.lock:
             entries = self.pfs.glob(commit, request.pattern)
-        for entry in entries:
-            yield file_info(commit, entry)
+        yield from self.server.listing_frames(
+            "GlobFile", [file_info(commit, e) for e in entries], context)
 
 
 class _ModifyFileWriter:
@@ -384,8 +423,9 @@ class _ModifyFileWriter:
         with self.pfs.lock:
             branch = repo.branches.get(commit.branch.name) if not commit.id else None
             if not commit.id and (branch is None or branch.head is None
-                                  or branch.head.finished is not None):
-                # pachd 2.x: writing to a branch whose head is finished opens a new commit.
+                                  or branch.head.finishing is not None):
+                # driver_file.go modifyFile: writing to a branch whose head is finishing or
+                # finished makes a new commit (oneOffModifyFile).
                 self.auto = (repo, commit.branch.name)
                 self.files = dict(_base_files(branch.head if branch else None))
                 return
@@ -394,9 +434,8 @@ class _ModifyFileWriter:
             self.files = dict(self.target.files)
 
     def _check_open(self) -> None:
-        if self.target is not None and self.target.finished is not None:
-            raise PfsError(grpc.StatusCode.FAILED_PRECONDITION,
-                           f"commit {self.target.key} has already finished")
+        if self.target is not None and self.target.finishing is not None:
+            raise PfsError(UNKNOWN, f"commit {self.target.key} has already finished")
 
     def apply(self, request: pfs_pb2.ModifyFileRequest) -> None:
         kind = request.WhichOneof("body")
@@ -417,6 +456,10 @@ class _ModifyFileWriter:
         if add.WhichOneof("source") == "url":
             raise PfsError(grpc.StatusCode.UNIMPLEMENTED, "AddFile from a URL is not supported")
         path = clean_path(add.path)
+        bad = _GLOB_CHARS.search(path)
+        if bad:
+            raise PfsError(UNKNOWN, f"path ({path}) invalid: globbing character "
+                                    f"({bad.group()}) not allowed in path")
         chunk = add.raw.value
         if chunk:
             allowed = self.servicer.server.modify_file_budget(self.chunks, self.bytes, chunk)

@@ -3,13 +3,29 @@
 The servicer in ``server.py`` translates protobuf requests into calls on ``Pfs`` and
 ``PfsError`` into gRPC status codes. Behaviour follows pachd 2.7 where it matters to a
 client: projects (``default``), global uuid4-hex commit IDs shared by a commit set,
-copy-on-write commits, open/finished/errored commits, ``branch~N``/``branch^`` ancestry
-and pachd's error texts (``src/server/pfs/pfs.go``).
+copy-on-write commits, ``branch~N``/``branch^`` ancestry and pachd's error texts
+(``src/server/pfs/pfs.go``). Each behaviour below names the pachd 2.7 source it follows
+(repository pachyderm/pachyderm, tag v2.7.8):
+
+- Commit states: StartCommit opens a commit and moves the branch head to it
+  (``driver.go: startCommit``); FinishCommit only marks it *finishing*
+  (``driver.go: finishCommit``); pachd's master later compacts and validates it and marks
+  it *finished* (``master.go: finishRepoCommits, finalizeCommit``), here after
+  ``finishing_delay`` seconds on a timer. Errored commits skip compaction and validation.
+- Validation: a file that is also a directory fails the commit with
+  ``file / directory path collision (<path>)`` (``compaction.go: checkIndex``).
+- DropCommitSet (``commit_set.go: dropCommitSet, deleteCommit``): refused when another
+  commit set depends on the set (``ErrSquashWithSubvenance``) or one of its commits has
+  children (``ErrDropWithChildren``); otherwise every branch whose head was dropped points
+  at the parent again (or at a new empty commit when there was none).
+- Errors without a gRPC status in pachd (these texts) reach the client as UNKNOWN
+  (``src/internal/middleware/errors/interceptor.go: errorForGRPC``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import posixpath
 import re
 import threading
@@ -21,6 +37,7 @@ import grpc
 
 DEFAULT_PROJECT = "default"
 USER, AUTO = 1, 2  # pfs_v2.OriginKind
+UNKNOWN = grpc.StatusCode.UNKNOWN  # pachd errors without a status (see the module docstring)
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 _UUID_RE = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{19}$")
 _ANCESTRY_RE = re.compile(r"^([^~^]*)((?:[~^][0-9]*)*)$")
@@ -69,7 +86,8 @@ class Commit:
     files: dict[str, bytes] = field(default_factory=dict)
     children: list[Commit] = field(default_factory=list)
     direct_provenance: list[Commit] = field(default_factory=list)
-    finished: float | None = None
+    finishing: float | None = None  # set by FinishCommit
+    finished: float | None = None  # set once "compacted and validated" (finalize)
     error: str = ""
 
     @property
@@ -128,7 +146,8 @@ class Entry:
 class Pfs:
     """The whole PFS state behind one lock; ``changed`` wakes waiters on commit changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, finishing_delay: float = 0.0) -> None:
+        self.finishing_delay = finishing_delay  # seconds from FinishCommit to finished
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self._seq = 0
@@ -250,7 +269,7 @@ class Pfs:
                 commit = self._new_commit(
                     repo, name, branch.head, uuid.uuid4().hex, AUTO, ""
                 )
-                commit.finished = time.time()
+                commit.finishing = commit.finished = time.time()  # makeEmptyCommit: closed
             self.changed.notify_all()
 
     def delete_branch(self, repo: Repo, name: str, force: bool) -> None:
@@ -314,16 +333,13 @@ class Pfs:
             existing = repo.branches.get(branch)
             if existing is not None and existing.provenance:
                 raise PfsError(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f"cannot start a commit on an output branch: {repo.key}@{branch}",
+                    UNKNOWN, f"cannot start a commit on an output branch: {repo.key}@{branch}"
                 )
             if parent is None and existing is not None:
                 parent = existing.head
-            if parent is not None and parent.finished is None:
-                raise PfsError(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f"parent commit {parent.key} has not been finished",
-                )
+            # driver.go linkParent: a parent that is at least finishing will do
+            if parent is not None and parent.finishing is None:
+                raise PfsError(UNKNOWN, f"parent commit {parent.key} has not been finished")
             commit_id = uuid.uuid4().hex
             commit = self._new_commit(repo, branch, parent, commit_id, USER, description)
             self._propagate(repo, branch, commit_id)
@@ -345,15 +361,32 @@ class Pfs:
                     commit.direct_provenance.append(head)
 
     def finish_commit(self, commit: Commit, description: str, error: str) -> None:
+        """driver.go finishCommit: mark *finishing*; finalize() marks it *finished*."""
         with self.lock:
-            if commit.finished is not None:
-                raise PfsError(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f"commit {commit.key} has already finished",
-                )
+            if commit.finishing is not None:
+                raise PfsError(UNKNOWN, f"commit {commit.key} has already finished")
             if description:
                 commit.description = description
             commit.error = error or ""
+            commit.finishing = time.time()
+            self.changed.notify_all()
+        # master.go finishRepoCommits: errored commits skip compaction and validation
+        if commit.error or self.finishing_delay <= 0:
+            self.finalize(commit)
+        else:
+            timer = threading.Timer(self.finishing_delay, self.finalize, args=[commit])
+            timer.daemon = True
+            timer.start()
+
+    def finalize(self, commit: Commit) -> None:
+        """master.go finalizeCommit: validate, then mark finished (a dropped commit is
+        skipped, as the master returns when the commit is no longer found)."""
+        with self.lock:
+            repo = self.repos.get((commit.project, commit.repo))
+            if repo is None or repo.commits.get(commit.id) is not commit:
+                return
+            if not commit.error:
+                commit.error = validation_error(commit.files)
             commit.finished = time.time()
             self.changed.notify_all()
 
@@ -410,53 +443,92 @@ class Pfs:
             sets = [sorted(cs, key=lambda c: c.seq) for cs in by_id.values()]
             return sorted(sets, key=lambda cs: cs[0].seq, reverse=True)
 
-    def wait_finished(self, commits: list[Commit], is_active) -> None:
+    def wait(self, commits: list[Commit], is_active, state: str = "finished") -> None:
+        """driver.go inspectCommit with wait=FINISHING/FINISHED: block until the state is
+        reached (or the caller gives up); a commit dropped meanwhile is an error."""
         with self.lock:
-            while any(c.finished is None for c in commits) and is_active():
+            while is_active():
+                for commit in commits:
+                    repo = self.repos.get((commit.project, commit.repo))
+                    if repo is None or repo.commits.get(commit.id) is not commit:
+                        raise PfsError(UNKNOWN, f"commit {commit.key} was deleted")
+                if all(getattr(c, state) is not None for c in commits):
+                    return
                 self.changed.wait(timeout=0.1)
 
+    def subvenant_sets(self, commit_id: str) -> list[str]:
+        """commit_set.go subvenantCommitSets / pfsdb CommitSetSubvenance: IDs of other
+        commit sets with a commit whose (transitive) provenance reaches this set."""
+        reached = {c for c in self.commit_set(commit_id)}
+        every = [c for r in self.repos.values() for c in r.commits.values()]
+        grew = True
+        while grew:
+            grew = False
+            for commit in every:
+                if commit not in reached and any(p in reached for p in commit.direct_provenance):
+                    reached.add(commit)
+                    grew = True
+        return sorted({c.id for c in reached if c.id != commit_id})
+
     def drop_commit_set(self, commit_id: str) -> None:
+        """commit_set.go dropCommitSet: refuse dependents, then children; then delete."""
         with self.lock:
             commits = self.commit_set(commit_id)
+            dependents = self.subvenant_sets(commit_id)
+            if dependents:
+                # %q of a *pfs.CommitSet prints its text proto: "id:\"...\""
+                listed = " ".join(f'id:"{d}"' for d in dependents)
+                raise PfsError(
+                    UNKNOWN,
+                    f'commit set "id:\\"{commit_id}\\"" cannot be dropped because it has '
+                    f"subvenant commit sets: [{listed}]",
+                )
             for commit in commits:
                 if commit.children:
-                    raise PfsError(
-                        grpc.StatusCode.FAILED_PRECONDITION,
-                        f"cannot drop a commit that has children: {commit.key}",
-                    )
+                    raise PfsError(UNKNOWN, f"cannot drop a commit that has children: {commit.key}")
             for commit in commits:
-                self._unlink(commit, commit.parent)
+                self._delete_commit(commit)
             self.changed.notify_all()
 
     def squash_commit_set(self, commit_id: str) -> None:
         with self.lock:
             commits = self.commit_set(commit_id)
+            if self.subvenant_sets(commit_id):
+                raise PfsError(UNKNOWN, f"commit set {commit_id} has subvenant commit sets")
             for commit in commits:
                 if not commit.children:
                     raise PfsError(
-                        grpc.StatusCode.FAILED_PRECONDITION,
+                        UNKNOWN,
                         "cannot squash a commit that has no children as that would cause "
                         f"data loss, use the drop operation instead: {commit.key}",
                     )
             for commit in commits:
-                for child in commit.children:
-                    child.parent = commit.parent
-                    if commit.parent is not None:
-                        commit.parent.children.append(child)
-                self._unlink(commit, commit.parent)
+                self._delete_commit(commit)
             self.changed.notify_all()
 
-    def _unlink(self, commit: Commit, replacement: Commit | None) -> None:
+    def _delete_commit(self, commit: Commit) -> None:
+        """commit_set.go deleteCommit: children must be finished; branch heads move to
+        the parent (a headless branch gets a new empty commit); children are re-parented."""
+        for child in commit.children:
+            if child.finished is None:
+                suffix = ", consider using WaitCommit" if child.finishing is not None else ""
+                raise PfsError(
+                    UNKNOWN, f"cannot squash until child commit {child.key} is finished{suffix}"
+                )
         repo = self.repos[(commit.project, commit.repo)]
         del repo.commits[commit.id]
-        if commit.parent is not None:
-            commit.parent.children.remove(commit)
         for name, branch in list(repo.branches.items()):
             if branch.head is commit:
-                if replacement is None:
-                    del repo.branches[name]
-                else:
-                    branch.head = replacement
+                if commit.parent is not None:
+                    branch.head = commit.parent
+                else:  # makeEmptyCommit: a closed, empty commit in a new commit set
+                    empty = self._new_commit(repo, name, None, uuid.uuid4().hex, AUTO, "")
+                    empty.finishing = empty.finished = time.time()
+        if commit.parent is not None:
+            commit.parent.children.remove(commit)
+            commit.parent.children.extend(commit.children)
+        for child in commit.children:
+            child.parent = commit.parent
 
     # ------------------------------------------------------------------- files
     def entry(self, commit: Commit, path: str) -> Entry:
@@ -498,6 +570,15 @@ class Pfs:
         regex = _glob_regex(clean_path(pattern))
         everything = self.walk(commit, "/")
         return [e for e in everything if regex.match(e.path.rstrip("/") or "/")]
+
+
+def validation_error(files: dict[str, bytes]) -> str:
+    """compaction.go checkIndex over the sorted paths: a file that is also a directory."""
+    paths = sorted(files)
+    for prev, curr in itertools.pairwise(paths):
+        if curr.startswith(prev + "/"):
+            return f"file / directory path collision ({curr})"
+    return ""
 
 
 def _base_files(parent: Commit | None) -> dict[str, bytes]:

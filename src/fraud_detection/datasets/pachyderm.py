@@ -1,12 +1,13 @@
 """``PachydermDataset`` loads and saves data in a Pachyderm (pachd 2.7) repo through
 python-pachyderm 7.6: every load reads exactly one commit, every save is one atomic commit.
 
-A load resolves the branch head (or the pinned version) to a commit ID once, reads every
-file at that ID, checks each file's size against pachd's, and records the ID in
-``last_load_commit``. A save stages the data on local disk, opens one commit, streams
-every file into it, writes a small provenance file next to the data, and only then
-finishes the commit; on any failure the commit is finished with an error (or dropped),
-so a half-written commit never looks complete. Kedro versions are Pachyderm commit IDs:
+A load resolves the branch head (or the pinned version) to a commit ID once, waits while
+pachd is still finishing that commit, refuses it if it is open or finished with an error,
+reads every file at that ID, checks each file's size against pachd's, and records the ID
+in ``last_load_commit``. A save stages the data on local disk, opens one commit, streams
+every file and a small provenance file into it, finishes it and waits until pachd has
+finished it; on any failure or interrupt the commit is dropped, so the branch is exactly
+as it was (``pachyderm_commits.py``). Kedro versions are Pachyderm commit IDs:
 ``kedro run --load-versions name:<commit-id>`` (a global ID works) or ``name:master~1``.
 
 Run metadata (for hooks): fill ``save_metadata`` (or call ``set_run_metadata``) before a
@@ -25,6 +26,7 @@ Examples:
       file_format: csv            # pandas backend by default
       create_repo: true
       credentials: pachyderm      # conf/local/credentials.yml -> pachyderm: {auth_token: ...}
+      finish_timeout: 600         # seconds to wait for pachd to finish a commit
 
     model_input_table@spark:
       type: fraud_detection.datasets.pachyderm.PachydermDataset
@@ -33,7 +35,8 @@ Examples:
       file_format: parquet_dir    # a directory of parquet shards, read by Spark
       save_args:
         partitionBy: [type]
-      pachd_address: grpc://pachd.example.com:30650   # else PACHD_ADDRESS, else pachctl
+      pachd_address: grpcs://pachd.example.com:30650  # else PACHD_ADDRESS, else pachctl
+      root_certs_file: /etc/ssl/pachd-ca.pem          # the CA of pachd's TLS certificate
     ```
 
     Using the Python API:
@@ -71,15 +74,8 @@ from typing import Any
 
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 
-from .pachyderm_connection import (
-    PachdTarget,
-    cause_text,
-    connect,
-    explain,
-    is_not_found,
-    resolve_target,
-    rpc_error,
-)
+from .pachyderm_commits import Place, readable, wait_finished, write_commit
+from .pachyderm_connection import PachdTarget, connect, is_not_found, resolve_target, rpc_error
 from .pachyderm_formats import (
     BACKENDS,
     DEFAULT_LOAD_ARGS,
@@ -93,7 +89,7 @@ from .pachyderm_transfer import download, upload
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 _UUID_RE = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{19}$")
-_CREDENTIAL_KEYS = frozenset({"auth_token", "root_certs"})
+_CREDENTIAL_KEYS = frozenset({"auth_token", "root_certs", "root_certs_file"})
 
 # Spark reads lazily, so files a Spark load staged must outlive the load call: they are
 # kept (one copy per commit, reused by later loads) and removed when the process exits.
@@ -147,6 +143,8 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         provenance: bool = True,
         provenance_path: str | None = None,
         connect_timeout: float = 5.0,
+        finish_timeout: float = 600.0,
+        root_certs_file: str | None = None,
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
@@ -168,16 +166,23 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
                 ``partitionBy``; ``mode`` is ignored) or ``json.dump``.
             pachd_address: ``host:port`` or ``grpc[s]://host:port``; else the
                 ``PACHD_ADDRESS`` environment variable; else pachctl's active context.
-            credentials: ``{"auth_token": ..., "root_certs": PEM}`` from Kedro's
-                credentials, never from the catalog itself. Without a token, pachctl's
-                session token (when the address came from its config) or python-pachyderm's
-                ``PACH_PYTHON_AUTH_TOKEN`` is used.
+            credentials: ``{"auth_token": ..., "root_certs": PEM, "root_certs_file": path}``
+                from Kedro's credentials, never from the catalog itself. The token is sent
+                as pachd expects it (gRPC metadata ``authn-token``) and never shown.
+                Without a token, pachctl's session token (when the address came from its
+                config) or python-pachyderm's ``PACH_PYTHON_AUTH_TOKEN`` is used.
             create_repo: Create the repo on save when it does not exist.
             tmp_dir: Where data is staged on its way in and out; must be readable by Spark
                 executors when Spark is not local. Default: the system temp directory.
             provenance: Write a provenance JSON file in the same commit as the data.
             provenance_path: Its path; default ``/.provenance/<path>.json``.
             connect_timeout: Seconds to wait for pachd to answer before failing.
+            finish_timeout: Seconds to wait for pachd to finish a commit (compaction and
+                validation): after a save's FinishCommit, and before reading a commit
+                that is still finishing. A save that times out is dropped.
+            root_certs_file: PEM file of the CA that signed pachd's TLS certificate (for
+                ``grpcs://`` addresses; implies TLS). Default: the system's CAs, or
+                pachctl's ``server_cas``.
             version: Kedro version; ``load`` is a commit ID, global ID or ref (``master~1``).
             metadata: Arbitrary metadata, ignored by Kedro.
         """
@@ -201,10 +206,11 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         self._provenance_path = _checked_path(
             "provenance_path", provenance_path or default_provenance + ".json"
         )
-        if not isinstance(connect_timeout, (int, float)) or connect_timeout <= 0:
-            raise DatasetError(f"connect_timeout must be a positive number of seconds, got "
-                               f"{connect_timeout!r}.")
+        _checked_seconds("connect_timeout", connect_timeout)
         self._connect_timeout = float(connect_timeout)
+        self._finish_timeout = _checked_seconds("finish_timeout", finish_timeout)
+        if root_certs_file is not None:
+            self._credentials.setdefault("root_certs_file", str(root_certs_file))
         if version is not None and not isinstance(version, Version):
             raise DatasetError(f"version must be a kedro.io.core.Version, got {version!r}.")
         super().__init__(filepath=PurePosixPath(self._path), version=version)
@@ -320,7 +326,12 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         ref = self._load_ref()
         try:
             info = next(iter(client.inspect_commit(self._ref_commit(ref))))
-            if not info.HasField("finished") or info.error:
+            if not info.HasField("finishing"):
+                return False  # open: a load would refuse it
+            if not info.HasField("finished"):  # finishing: as a read does, wait for it
+                info = wait_finished(client, self._place(), info.commit.id,
+                                     self._finish_timeout)
+            if info.error:
                 return False  # a load would refuse this commit too
             client.inspect_file(_commit(self._repo, self._project, info.commit.id), self._path)
         except Exception as exc:
@@ -345,6 +356,7 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
             "save_args": self._save_args,
             "pachd_address": self._pachd_address,
             "create_repo": self._create_repo,
+            "finish_timeout": self._finish_timeout,
             "version": self._version,
         }
 
@@ -377,10 +389,12 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
                     raise DatasetError(f"{self._location()}: {exc}") from exc
             return self._client
 
+    def _place(self) -> Place:
+        return Place(self._project, self._repo, self._branch, self._path, self._target)
+
     def _explain(self, exc: BaseException, location: str) -> DatasetError:
-        names = {"project": self._project, "repo": self._repo, "branch": self._branch,
-                 "ref": location.split("@", 1)[1].split(":", 1)[0]}
-        return explain(exc, location, self._target, names)
+        ref = location.split("@", 1)[1].split(":", 1)[0]
+        return self._place().error(exc, ref)
 
     # --------------------------------------------------------------- loading
     @contextmanager
@@ -419,24 +433,7 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
             info = next(iter(client.inspect_commit(self._ref_commit(ref))))
         except Exception as exc:
             raise self._with_commit_set_hint(client, exc, ref) from exc
-        commit_id = info.commit.id
-        location = self._location(commit_id)
-        if not info.HasField("finished"):
-            raise DatasetError(
-                f"{location}: commit {commit_id} is still open (a save or pipeline job is "
-                f"writing it). Wait for it (`pachctl wait commit {self._repo}@{commit_id} "
-                f"--project {self._project}`) or load a finished commit with "
-                "`kedro run --load-versions <dataset>:<commit-id>`."
-            )
-        if info.error:
-            good = self._last_good_ancestor(client, info)
-            hint = f" The last good commit before it is {good}." if good else ""
-            raise DatasetError(
-                f"{location}: commit {commit_id} finished with an error ({info.error}), so "
-                f"its data is incomplete. Save again, or load a good commit with `kedro run "
-                f"--load-versions <dataset>:<commit-id>`.{hint}"
-            )
-        return info
+        return readable(client, self._place(), info, self._finish_timeout)
 
     def _with_commit_set_hint(self, client, exc: Exception, ref: str) -> DatasetError:
         error = self._explain(exc, self._location(ref))
@@ -448,16 +445,6 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         except Exception:  # noqa: BLE001 - only a hint
             return error
         return DatasetError(f"{error} Global commit {ref} exists only in: {', '.join(repos)}.")
-
-    def _last_good_ancestor(self, client, info, limit: int = 50) -> str | None:
-        for _ in range(limit):
-            if not info.HasField("parent_commit"):
-                return None
-            parent = _commit(self._repo, self._project, info.parent_commit.id)
-            info = next(iter(client.inspect_commit(parent)))
-            if info.HasField("finished") and not info.error:
-                return info.commit.id
-        return None
 
     def _download(self, client, commit_id: str, local: Path) -> None:
         location = self._location(commit_id)
@@ -529,54 +516,16 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         return {self._provenance_path: json.dumps(record, indent=2, default=str).encode()}
 
     def _commit(self, client, files: list[tuple[str, Path]]) -> str:
-        """One commit: start, write everything, finish; abandon it on any failure."""
-        try:
-            commit = client.start_commit(self._repo, self._branch,
-                                         description=self._description(),
-                                         project_name=self._project)
-        except Exception as exc:
-            raise self._explain(exc, self._location()) from exc
-        try:
-            # pachd deletes a directory only when the path ends with "/"
-            replaced = self._path.rstrip("/") + "/" if self._is_directory else self._path
-            upload(client, commit, replaced, files, self._provenance_file(commit.id))
-        except BaseException as exc:
-            error = self._abandon(client, commit, exc)
-            if not isinstance(exc, Exception):
-                raise
-            raise error from exc
-        try:
-            client.finish_commit(commit)
-        except Exception as exc:
-            if not self._finished_cleanly(client, commit):
-                raise self._abandon(client, commit, exc) from exc
-        return commit.id
+        """One commit holding ``files`` and the provenance file, or nothing at all."""
 
-    def _finished_cleanly(self, client, commit) -> bool:
-        """Did a finish whose reply was lost actually go through?"""
-        try:
-            info = next(iter(client.inspect_commit(commit)))
-        except Exception:  # noqa: BLE001
-            return False
-        return info.HasField("finished") and not info.error
+        def write(commit) -> None:
+            # Replace whatever was at the path, file or directory (pachd deletes a
+            # directory only when the path ends with "/").
+            upload(client, commit, [self._path, self._path.rstrip("/") + "/"], files,
+                   self._provenance_file(commit.id))
 
-    def _abandon(self, client, commit, exc: BaseException) -> DatasetError:
-        """Make sure the failed commit can never pass for complete data."""
-        cause = cause_text(exc)
-        try:
-            client.finish_commit(commit, error=f"Kedro save failed: {cause}"[:4000])
-            fate = "finished with that error, so it is marked failed"
-        except Exception:  # noqa: BLE001 - fall back to dropping it
-            try:
-                client.drop_commit(commit.id)
-                fate = "dropped"
-            except Exception:  # noqa: BLE001
-                fate = (f"left open; drop it with `pachctl drop commit {commit.id}` "
-                        "before saving again")
-        return DatasetError(
-            f"{self._location(commit.id)}: save failed ({cause}); commit {commit.id} was "
-            f"{fate}. No partial data was published on {self._branch!r}."
-        )
+        return write_commit(client, self._place(), self._description(), write,
+                            self._finish_timeout)
 
 
 def _commit(repo: str, project: str, commit_id: str | None = None, branch: str | None = None):
@@ -615,6 +564,12 @@ def _checked_format(file_format: Any, backend: Any) -> tuple[str, str | None]:
             f"(supported: {choices})."
         )
     return file_format, backend
+
+
+def _checked_seconds(kind: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise DatasetError(f"{kind} must be a positive number of seconds, got {value!r}.")
+    return float(value)
 
 
 def _checked_dict(kind: str, value: Any) -> dict[str, Any]:

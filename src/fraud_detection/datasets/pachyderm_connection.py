@@ -80,10 +80,29 @@ def _pachctl_context() -> tuple[dict[str, Any], str] | None:
         ) from exc
 
 
+def read_root_certs(path: str) -> bytes:
+    """The PEM CA bundle in ``path``; a clear error when it is missing or not PEM."""
+    try:
+        data = Path(path).expanduser().read_bytes()
+    except OSError as exc:
+        raise DatasetError(
+            f"Cannot read the CA file root_certs_file={path!r} ({exc.strerror or exc}): give "
+            "the path of the PEM file holding the CA that signed pachd's TLS certificate."
+        ) from exc
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise DatasetError(
+            f"root_certs_file={path!r} holds no PEM certificate (no '-----BEGIN "
+            "CERTIFICATE-----' line): give the CA of pachd's TLS certificate in PEM format."
+        )
+    return data
+
+
 def resolve_target(pachd_address: str | None, credentials: dict[str, Any]) -> PachdTarget:
     """Argument, else PACHD_ADDRESS, else pachctl's active context, else a clear error."""
     token = credentials.get("auth_token") or None  # an empty token means "no auth"
     certs = credentials.get("root_certs")
+    if certs is None and credentials.get("root_certs_file"):
+        certs = read_root_certs(str(credentials["root_certs_file"]))
     if pachd_address:
         address, source = pachd_address, "the dataset's pachd_address"
     elif os.environ.get("PACHD_ADDRESS"):
@@ -133,9 +152,15 @@ def wait_until_reachable(target: PachdTarget, timeout: float) -> None:
         channel.close()
     if not states or states[-1] != grpc.ChannelConnectivity.READY:
         why = "connection failed" if settled.is_set() else f"no answer within {timeout:g}s"
+        if target.tls:
+            tls = (" With grpcs:// a failed TLS handshake looks the same: check that pachd "
+                   "serves TLS and that its certificate is signed by the CA in the dataset's "
+                   "`root_certs_file` (or the system's CAs when none is given).")
+        else:
+            tls = " If pachd serves TLS, use a grpcs:// address."
         raise DatasetError(
             f"Cannot reach pachd at {target.url} ({why}; address from {target.source}). "
-            f"Check that pachd is running and reachable from here, or {HOW_TO_SET}."
+            f"Check that pachd is running and reachable from here, or {HOW_TO_SET}.{tls}"
         )
 
 
@@ -189,6 +214,10 @@ _NOT_FOUND_HINTS = (
     )),
     ("commit ", "Check the commit ID or ref (`pachctl list commit {repo} --project {project}`)"),
     ("project ", "Create it with `pachctl create project {project}`"),
+    ("commit/", (  # WalkFile of a missing path (pacherr.ErrNotExist)
+        "The path does not exist at that commit "
+        "(`pachctl list file {repo}@{ref}:/ --project {project}`)"
+    )),
     ("file ", (
         "The path does not exist at that commit "
         "(`pachctl list file {repo}@{ref}:/ --project {project}`)"
@@ -213,9 +242,11 @@ def explain(exc: BaseException, location: str, target: PachdTarget | None,
             f"Check that pachd is running, or {HOW_TO_SET}."
         )
     if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+        given = "A token was sent" if target and target.auth_token else "No token was sent"
         return DatasetError(
             f"{location}: pachd at {where} refused the request ({code.name}: {details}). "
-            "Put a valid token under `auth_token` in the dataset's credentials "
-            "(conf/local/credentials.yml) or run `pachctl auth login`."
+            f"{given}: put a valid one under `auth_token` in the dataset's credentials "
+            "(conf/local/credentials.yml, e.g. from PACH_AUTH_TOKEN) or run "
+            "`pachctl auth login`."
         )
     return DatasetError(f"{location}: pachd at {where} failed: {code.name}: {details}")

@@ -102,13 +102,15 @@ def download(client, commit, pfs_path: str, is_directory: bool, local: Path,
     return count
 
 
-def upload(client, commit, delete_path: str, files: list[tuple[str, Path]],
+def upload(client, commit, delete_paths: list[str], files: list[tuple[str, Path]],
            extra: dict[str, bytes]) -> None:
-    """One ModifyFile stream: delete ``delete_path``, then write every file and ``extra``."""
+    """One ModifyFile stream (pachd applies it whole or not at all): delete
+    ``delete_paths``, then write every file and ``extra``."""
     readers = []
     try:
         with client.modify_file_client(commit) as mfc:
-            mfc.delete_file(delete_path)
+            for path in delete_paths:
+                mfc.delete_file(path)
             for pfs_path, local in files:
                 reader = _LazyReader(local)
                 readers.append(reader)
