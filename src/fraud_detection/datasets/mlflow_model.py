@@ -1,9 +1,11 @@
 """``MlflowModelDataset``: one version of a registered Spark model, read from the MLflow registry.
 
 The version is named by an alias (``champion``, ``challenger``) or a version number, resolved
-once per load; the loaded ``RegisteredModel`` carries what every prediction must be stamped
-with (coordinate, version, training run). Read-only: the training run's MLflow hook registers
-versions and moves aliases.
+once per load (or once per run: ``resolve()``, which a hook calls before any node runs, so an
+unknown alias or version fails before a batch is read); the loaded ``RegisteredModel`` carries
+what every prediction must be stamped with (coordinate, version, training run) and the
+version's scope, the transaction types it was trained on. Read-only: the training run's
+MLflow hook registers versions and moves aliases.
 
 The registry is whatever MLflow is pointed at: the MLflow hook sets the tracking and registry
 URIs before any node runs, so inside a Kedro run no URI is needed here. Outside one (a
@@ -25,6 +27,7 @@ Example (Python)::
     )
     registered = dataset.load()
     registered.version, registered.coordinate  # 3, "com.example.fraud:paysim-decision-tree:1.0.3"
+    registered.transaction_types  # ("CASH_OUT", "TRANSFER")
     predictions = registered.model.transform(features)
 """
 
@@ -43,9 +46,12 @@ from kedro.io.core import AbstractDataset, DatasetError
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.entities.model_registry import RegisteredModel as RegistryEntry
 from mlflow.exceptions import MlflowException
+from mlflow.models import Model
 from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
+from pyspark.ml.feature import StringIndexerModel
 
+from fraud_detection.model_scope import SCOPE_KEY, parse_scope
 from fraud_detection.tracking.registry import registered_model_names, registered_refs
 
 logger = logging.getLogger(__name__)
@@ -61,6 +67,9 @@ class RegisteredModel:
     ``coordinate`` and ``run_id`` come from the version's tags (``run_id`` falls back to the
     version's source run); ``threshold`` is the decision threshold recorded at training
     (version tag ``threshold``, else the training run's metric ``threshold``), if any.
+    ``transaction_types`` is the version's scope, the types it was trained on (see
+    :func:`version_scope`); ``None`` when unknown, and then every row is scored.
+    ``scope_source`` says where the scope was read.
     """
 
     model: PipelineModel
@@ -71,6 +80,8 @@ class RegisteredModel:
     run_id: str | None
     source_uri: str
     threshold: float | None = None
+    transaction_types: tuple[str, ...] | None = None
+    scope_source: str | None = None
 
 
 class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
@@ -109,16 +120,29 @@ class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
         self._registry_uri = registry_uri or _default_registry(self._tracking_uri)
         self.metadata = metadata
         self.resolved_version: int | None = None
+        self._pinned: tuple[ModelVersion, str | None] | None = None
+
+    def resolve(self) -> int:
+        """Resolve ``model_ref`` now and pin the version for the next ``load``; its number.
+
+        Registry calls only, no download: a run calls it before any node runs, so an unknown
+        alias or version fails before the batch is read or anything is written, and the run
+        scores with the version the alias named when it started, even if the alias moves.
+        """
+        self._pinned = self._resolve(self._client())
+        return int(self._pinned[0].version)
 
     def load(self) -> RegisteredModel:
-        client = MlflowClient(tracking_uri=self._tracking_uri, registry_uri=self._registry_uri)
-        details, alias = self._resolve(client)
+        client = self._client()
+        details, alias = self._pinned or self._resolve(client)
+        self._pinned = None  # a later load resolves again
         version = int(details.version)
         model_uri = f"models:/{self._model_name}/{version}"
-        model = self._load_spark_model(client, version)
+        model, logged = self._load_spark_model(client, version)
         self.resolved_version = version
         tags = dict(details.tags or {})
         run_id = tags.get("run_id") or details.run_id
+        scope, scope_source = version_scope(model_uri, tags, logged, model)
         logger.info("Loaded %s (%s)", model_uri, f"alias {alias}" if alias else "by version")
         return RegisteredModel(
             model=model,
@@ -129,7 +153,12 @@ class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
             run_id=run_id,
             source_uri=model_uri,
             threshold=_threshold(client, tags, run_id),
+            transaction_types=scope,
+            scope_source=scope_source,
         )
+
+    def _client(self) -> MlflowClient:
+        return MlflowClient(tracking_uri=self._tracking_uri, registry_uri=self._registry_uri)
 
     @property
     def loaded_uri(self) -> str | None:
@@ -184,8 +213,10 @@ class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
             "Set score.model_ref to one of them (kedro run --params score.model_ref=...)"
         )
 
-    def _load_spark_model(self, client: MlflowClient, version: int) -> PipelineModel:
-        """Download the version's files, then load them with ``mlflow.spark.load_model``.
+    def _load_spark_model(self, client: MlflowClient, version: int
+                          ) -> tuple[PipelineModel, Model]:
+        """Download the version's files, then load them with ``mlflow.spark.load_model``;
+        the model and its ``MLmodel`` description (whose metadata holds its scope).
 
         With MLflow's current URIs the files come from ``models:/<name>/<version>``. MLflow
         resolves such a URI against its *global* registry, so with explicit URIs the files come
@@ -206,11 +237,55 @@ class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
                 tracking_uri=self._tracking_uri,
                 registry_uri=self._registry_uri,
             )
-            return mlflow.spark.load_model(local, dst_path=str(load))
+            return mlflow.spark.load_model(local, dst_path=str(load)), Model.load(local)
 
     def _where(self) -> str:
         uri = self._registry_uri or self._tracking_uri or mlflow.get_registry_uri()
         return _without_credentials(uri) or "(default)"
+
+
+def version_scope(model_uri: str, tags: dict[str, str], logged: Model, model: PipelineModel
+                  ) -> tuple[tuple[str, ...] | None, str | None]:
+    """The transaction types a version was trained on, and where that was read.
+
+    The version's ``transaction_types`` tag first (the registry's record, which a user may set
+    on a version registered before scopes were recorded), then the logged model's metadata.
+    A version with neither: the values its ``type`` indexer was fitted on, which are the
+    types of its training rows; a model without one has an unknown scope (``None``).
+    """
+    for source, value in (("version tag", tags.get(SCOPE_KEY)),
+                          ("model metadata", (logged.metadata or {}).get(SCOPE_KEY))):
+        try:
+            scope = parse_scope(value)
+        except ValueError as exc:
+            raise DatasetError(
+                f"{model_uri}: the {source} '{SCOPE_KEY}' is not a scope: {exc}. Set the "
+                f"version's tag '{SCOPE_KEY}' to the types it was trained on, e.g. "
+                "CASH_OUT,TRANSFER"
+            ) from None
+        if scope is not None:
+            return scope, source
+    try:
+        scope = parse_scope(_indexed_types(model))
+    except ValueError:
+        scope = None
+    return (scope, "type indexer") if scope is not None else (None, None)
+
+
+def _indexed_types(model: PipelineModel) -> list[str] | None:
+    """The labels of the model's string indexer on ``type``, if it has one."""
+    for stage in model.stages:
+        if not isinstance(stage, StringIndexerModel):
+            continue
+        if stage.isSet("inputCols"):
+            columns, labels = stage.getInputCols(), stage.labelsArray
+        elif stage.isSet("inputCol"):
+            columns, labels = [stage.getInputCol()], [stage.labels]
+        else:
+            continue
+        if "type" in columns:
+            return list(labels[columns.index("type")])
+    return None
 
 
 def _parse_ref(model_ref: Any) -> str | int:
