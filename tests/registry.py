@@ -22,6 +22,7 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from fraud_detection.model_scope import SCOPE_KEY, scope_tag
 from fraud_detection.parameters import AggregateParams, TrainParams
 from fraud_detection.pipelines.aggregate.nodes import build_model_input_table
 from fraud_detection.pipelines.data_generation.nodes import generate_transactions
@@ -111,11 +112,14 @@ def register_version(
     aliases: tuple[str, ...] = (),
     threshold: float | None = None,
     experiment: str = "registry-tests",
+    transaction_types: tuple[str, ...] | None = None,
 ) -> int:
     """Log ``model`` in a new run and register it under ``name`` as the hook does; its version.
 
     ``threshold``, when given, is logged as the run's ``threshold`` metric (as the hook logs
-    the evaluation metrics).
+    the evaluation metrics); ``transaction_types``, when given, is the version's scope, in
+    the logged model's metadata and the version's tag (else the version records none, as
+    versions registered before scopes were).
     """
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     found = client.get_experiment_by_name(experiment)
@@ -131,12 +135,14 @@ def register_version(
             input_example=example,
             pip_requirements=[f"pyspark=={pyspark.__version__}", f"mlflow=={mlflow.__version__}"],
             registered_model_name=name,
+            metadata={SCOPE_KEY: list(transaction_types)} if transaction_types else None,
         )
     version = int(info.registered_model_version)
     tags = {
         "coordinate": f"{GROUP_ARTIFACT}:1.0.{version}",
         "run_id": run.info.run_id,
         "kedro_run_id": f"kedro-{version}",
+        **({SCOPE_KEY: scope_tag(transaction_types)} if transaction_types else {}),
     }
     for key, value in tags.items():
         client.set_model_version_tag(name, str(version), key, value)

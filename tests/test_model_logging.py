@@ -15,6 +15,7 @@ from fraud_detection.tracking.model_logging import (
     log_spark_model,
     mlflow_schema,
     model_input_columns,
+    scope_tags,
     signature_and_example,
 )
 from tests.registry import fit_small_model, mlflow_uris, saved_model_files
@@ -24,11 +25,12 @@ def _predictions(model, table) -> list[float]:
     return [r.prediction for r in model.transform(table).orderBy("nameOrig", "step").collect()]
 
 
-def _logged(spark, server, tmp_path, saved_uri=None):
+def _logged(spark, server, tmp_path, saved_uri=None, transaction_types=None):
     model, table = fit_small_model(spark)
     with mlflow_uris(server.url):
         with mlflow.start_run():  # ended before the download: the run's artifacts are complete
-            info = log_spark_model(model, table, saved_uri=saved_uri)
+            info = log_spark_model(model, table, saved_uri=saved_uri,
+                                   transaction_types=transaction_types)
         local = Path(mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp_path)))
     return model, table, info, local
 
@@ -37,8 +39,16 @@ def test_the_logged_model_is_a_copy_of_the_one_saved(spark, mlflow_server, tmp_p
     model, _ = fit_small_model(spark)
     saved = tmp_path / "saved"
     model.write().save(str(saved))
-    model, table, info, local = _logged(spark, mlflow_server, tmp_path / "logged", str(saved))
+    model, table, info, local = _logged(spark, mlflow_server, tmp_path / "logged", str(saved),
+                                        transaction_types=["TRANSFER", "CASH_OUT"])
     assert saved_model_files(local / "sparkml") == saved_model_files(saved)  # copied
+    # Its scope: the types it was trained on, in the files, on the logged model and the run.
+    assert mlflow.models.Model.load(str(local)).metadata == {
+        "transaction_types": ["CASH_OUT", "TRANSFER"]}
+    assert scope_tags(info) == {"transaction_types": "CASH_OUT,TRANSFER"}
+    client = mlflow.MlflowClient(mlflow_server.url)
+    assert client.get_logged_model(info.model_id).tags["transaction_types"] == "CASH_OUT,TRANSFER"
+    assert client.get_run(info.run_id).data.tags["transaction_types"] == "CASH_OUT,TRANSFER"
     flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["spark"]
     assert flavor["model_class"] == "pyspark.ml.pipeline.PipelineModel"
     with mlflow_uris(mlflow_server.url):
@@ -49,6 +59,8 @@ def test_the_logged_model_is_a_copy_of_the_one_saved(spark, mlflow_server, tmp_p
 def test_without_a_saved_model_spark_writes_it(spark, mlflow_server, tmp_path):
     model, table, info, local = _logged(spark, mlflow_server, tmp_path)
     assert (local / "sparkml" / "metadata").is_dir()
+    assert scope_tags(info) == {}  # no scope given, none recorded
+    assert "transaction_types" not in (mlflow.models.Model.load(str(local)).metadata or {})
     with mlflow_uris(mlflow_server.url):
         reloaded = mlflow.spark.load_model(info.model_uri)
     assert _predictions(reloaded, table) == _predictions(model, table)
@@ -92,3 +104,9 @@ def test_a_column_the_signature_cannot_declare_is_named(spark):
     df = spark.range(1).select(F.array(F.lit(1.0)).alias("amounts"))
     with pytest.raises(TypeError, match=r"column 'amounts' has Spark type array<double>"):
         mlflow_schema(df)
+
+
+def test_a_scope_that_is_no_transaction_type_is_refused_before_logging(spark):
+    model, table = fit_small_model(spark)
+    with pytest.raises(ValueError, match=r"'WIRE' is not a transaction type.*CASH_IN, CASH_OUT"):
+        log_spark_model(model, table, transaction_types=["TRANSFER", "WIRE"])

@@ -7,6 +7,7 @@ scored model uses the same libraries, and MLflow does not spend seconds inferrin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import Future
 from importlib.metadata import version
 
@@ -19,6 +20,7 @@ from pyspark.ml.feature import StringIndexerModel, VectorAssembler
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from fraud_detection.model_scope import SCOPE_KEY, normalized, scope_tag
 from fraud_detection.tracking.background import in_background
 
 PINNED = ("pyspark", "mlflow", "pandas", "numpy", "pyarrow")
@@ -93,9 +95,15 @@ def signature_and_example(model: PipelineModel, rows: DataFrame, n: int = 5):
 
 
 def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",
-                    saved_uri: str | None = None):
+                    saved_uri: str | None = None,
+                    transaction_types: Iterable[str] | None = None):
     """Log ``model`` to the active run with the ``mlflow.spark`` flavor; returns MLflow's
     ``ModelInfo``. The model is a logged model of the run: ``runs:/<run_id>/model``.
+
+    ``transaction_types``: the types the model was trained on (``train.transaction_types``),
+    its scope (:mod:`fraud_detection.model_scope`): recorded in the logged model's metadata,
+    which travels with its files, and as the run's tag, so a version alone tells what it
+    may score.
 
     ``saved_uri``: where Spark already saved this same fitted model in this run (the Kedro
     dataset's version); its files are copied into the logged model instead of Spark writing
@@ -107,6 +115,9 @@ def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",
     serving example instead (``mlflow.models.predict``).
     """
     signature, example = signature_and_example(model, rows)
+    scope = None if transaction_types is None else normalized(transaction_types)
+    if scope is not None:
+        mlflow.set_tag(SCOPE_KEY, scope_tag(scope))
     return Model.log(
         artifact_path=None,
         name=name,
@@ -116,6 +127,8 @@ def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",
         input_example=example,
         pip_requirements=pip_requirements(),
         validate_serving_input=False,
+        metadata=None if scope is None else {SCOPE_KEY: list(scope)},
+        tags=None if scope is None else {SCOPE_KEY: scope_tag(scope)},
     )
 
 
@@ -143,18 +156,29 @@ def copy_directory(spark: SparkSession, source: str, target: str) -> None:
 
 
 def log_spark_model_in_background(run_id: str, model: PipelineModel, rows: DataFrame,
-                                  saved_uri: str | None = None) -> Future:
+                                  saved_uri: str | None = None,
+                                  transaction_types: Iterable[str] | None = None) -> Future:
     """:func:`log_spark_model` to run ``run_id`` in a worker thread; the future gives the
     ``ModelInfo`` (or raises what logging raised).
 
     Writing the model's files and its metadata takes seconds that the run can spend
     evaluating meanwhile.
     """
-    return in_background("mlflow-model-log", _log_to_run, run_id, model, rows, saved_uri)
+    return in_background("mlflow-model-log", _log_to_run, run_id, model, rows, saved_uri,
+                         transaction_types)
 
 
-def _log_to_run(run_id: str, model: PipelineModel, rows: DataFrame, saved_uri: str | None):
+def _log_to_run(run_id: str, model: PipelineModel, rows: DataFrame, saved_uri: str | None,
+                transaction_types: Iterable[str] | None):
     # MLflow's active run is per thread: this thread joins the run, which stays RUNNING
     # (the thread never ends it; the run's owner does).
     mlflow.start_run(run_id=run_id)
-    return log_spark_model(model, rows, saved_uri=saved_uri)
+    return log_spark_model(model, rows, saved_uri=saved_uri,
+                           transaction_types=transaction_types)
+
+
+def scope_tags(info) -> dict[str, str]:
+    """The registered version's tag of the scope a logged model recorded (``ModelInfo``'s
+    metadata), ``{}`` when it recorded none: the registry then shows the scope too."""
+    types = (getattr(info, "metadata", None) or {}).get(SCOPE_KEY)
+    return {SCOPE_KEY: scope_tag(types)} if types else {}
