@@ -16,7 +16,6 @@ trace, Java frames included; ``FRAUD_DETECTION_VERBOSE=1`` prints it to the cons
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 import traceback
@@ -29,12 +28,10 @@ from kedro.config import MissingConfigException
 from kedro.io.core import DatasetError, VersionNotFoundError
 
 from fraud_detection.errors import UserError
+from fraud_detection.logs import VERBOSE, cut_java_frames, verbose
 from fraud_detection.tracking.config import redact
 
-VERBOSE = "FRAUD_DETECTION_VERBOSE"
 LOG_FILE = Path("logs") / "last-failure.log"
-JAVA_FRAMES_SHOWN = 3
-_JAVA_FRAME = re.compile(r"^\s+(at [\w$.<>/]+\(.*\)|\.\.\. \d+ more)\s*$")
 _PACKAGE = str(Path(__file__).resolve().parent)
 
 
@@ -78,35 +75,22 @@ def user_error(error: BaseException) -> BaseException | None:
     return None
 
 
-def cut_java_frames(text: str, log_file: Path | str, shown: int = JAVA_FRAMES_SHOWN) -> str:
-    """``text`` with each run of Java stack frames (``\\tat org.apache...``) cut to its first
-    ``shown`` frames and one line saying how many more are in ``log_file``."""
-    out: list[str] = []
-    run = 0
-    for line in text.splitlines():
-        if _JAVA_FRAME.match(line):
-            run += 1
-            if run <= shown:
-                out.append(line)
-            continue
-        _close_run(out, run, shown, log_file)
-        run = 0
-        out.append(line)
-    _close_run(out, run, shown, log_file)
-    return "\n".join(out)
-
-
-def _close_run(out: list[str], run: int, shown: int, log_file: Path | str) -> None:
-    if run > shown:
-        out.append(f"\t... {run - shown} more Java frames in {log_file}")
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escape sequences...) and lone surrogates
+    escaped, lines and tabs kept: a damaged file's bytes in a message cannot garble the
+    terminal or the log."""
+    return "".join(
+        char if char.isprintable() or char in "\n\t" else repr(char)[1:-1]
+        for char in text
+    )
 
 
 def full_trace(error: BaseException) -> str:
     """The whole trace, chained causes and Java frames included, without URI passwords."""
-    return redact("".join(traceback.format_exception(error)))
+    return printable(redact("".join(traceback.format_exception(error))))
 
 
-def write_log(text: str, project_path: Path) -> Path:
+def write_log(text: str, project_path: Path) -> Path | None:
     """Write the trace to ``<project>/logs/last-failure.log`` (the system's temporary folder
     when the project is read-only), whole or not at all."""
     for target in (project_path / LOG_FILE,
@@ -119,7 +103,7 @@ def write_log(text: str, project_path: Path) -> Path:
             return target
         except OSError:
             continue
-    raise OSError(f"cannot write {project_path / LOG_FILE}")
+    return None
 
 
 def _shown_path(path: Path) -> str:
@@ -134,23 +118,28 @@ def summary(error: BaseException, log_file: str) -> str:
     Python traceback with Java frames cut for a bug; the last lines say what went wrong."""
     found = user_error(error)
     if found is not None:
-        message = cut_java_frames(redact(str(found)), log_file).strip() or type(found).__name__
+        message = cut_java_frames(printable(redact(str(found))), f"in {log_file}").strip()
         return (f"fraud-detection: the run failed; full trace in {log_file} "
-                f"({VERBOSE}=1 prints it here)\n{type(found).__name__}: {message}")
-    trace = cut_java_frames(full_trace(error), log_file).rstrip()
+                f"({VERBOSE}=1 prints it here)\n{type(found).__name__}: "
+                f"{message or '(no message)'}")
+    trace = cut_java_frames(full_trace(error), f"in {log_file}").rstrip()
     return (f"{trace}\n\nfraud-detection: unexpected error (a bug, not a mistake of yours): "
             f"the full trace is in {log_file}; please report it with that file.")
 
 
-def report(error: BaseException, project_path: Path) -> Path:
+def report(error: BaseException, project_path: Path) -> Path | None:
     """Write the full trace to the log file and print the short form (the full one in
     verbose mode) to stderr, as the last thing the command prints."""
     text = full_trace(error)
     log_file = write_log(text, project_path)
-    shown = _shown_path(log_file)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    if os.environ.get(VERBOSE, "").strip().lower() in ("1", "true", "yes"):
+    if log_file is None:
+        click.echo(f"{text.rstrip()}\n(no log file: {project_path / LOG_FILE} is not writable)",
+                   err=True)
+        return None
+    shown = _shown_path(log_file)
+    if verbose():
         click.echo(f"{text.rstrip()}\n(also in {shown})", err=True)
     else:
         click.echo(summary(error, shown), err=True)

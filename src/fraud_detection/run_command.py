@@ -5,7 +5,8 @@ name wins, ``kedro.framework.cli.cli.KedroCLI.project_groups``). Both commands k
 options and behaviour and change one thing each:
 
 - ``run`` reports a failure briefly (:mod:`fraud_detection.failures`): a user error ends
-  with its message and the path of the log file holding the full trace;
+  with its message and the path of the log file holding the full trace; Java stacks in
+  log messages are cut short on the console;
 - ``ipython`` starts the IPython of the Python that runs Kedro (``python -m IPython``).
   Kedro's own starts whichever ``ipython`` is first on ``PATH``: with the project's
   ``.venv`` not activated, another Python's, where the ``kedro.ipython`` extension cannot
@@ -25,12 +26,14 @@ from kedro.framework.cli.project import ipython as kedro_ipython
 from kedro.framework.cli.project import run as kedro_run
 
 from fraud_detection.failures import reported_failures
+from fraud_detection.logs import cut_java_stacks_on_console
 
 
 def _run(**options: Any) -> dict[str, Any]:
     """Kedro's ``run``, its failures reported briefly."""
     metadata = click.get_current_context().find_object(object)
     project = getattr(metadata, "project_path", None)
+    cut_java_stacks_on_console()
     with reported_failures(Path(project) if project else None):
         return kedro_run.callback(**options)
 
