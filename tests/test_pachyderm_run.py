@@ -2,7 +2,8 @@
 
 Every MLflow run is linked to its Pachyderm commits in both directions: the run names the
 commits it read and wrote (dataset inputs, tags), and each commit it wrote names the run
-(commit description and provenance file).
+(commit description and provenance file). pachd finishes commits asynchronously: here each
+commit takes a second to go from finishing to finished, as compaction does on a cluster.
 """
 
 from __future__ import annotations
@@ -16,19 +17,24 @@ from mlflow import MlflowClient
 from fraud_detection.cli import cli
 from fraud_detection.datasets import PachydermDataset
 from fraud_detection.provenance import data_provenance, run_provenance, stored_record
-from tests.kedro_project import mlflow_yml, run_kedro, scratch_project
+from tests.kedro_project import mlflow_yml, run_kedro, scratch_project, versions
 from tests.pachyderm_server.fixtures import pachd  # noqa: F401  (fixture)
+from tests.provenance_expected import TRAINING
 
 pytestmark = pytest.mark.integration
 
-OUTPUT_REPOS = ("quarantined-transactions", "validation-reports", "transaction-shards",
-                "model-input", "fraud-model", "evaluation")
+REPO_OF = {"quarantined_transactions": "quarantined-transactions",
+           "raw_validation_report": "validation-reports",
+           "transaction_shards": "transaction-shards", "model_input_table": "model-input",
+           "fraud_model": "fraud-model", "evaluation_metrics": "evaluation"}
+OUTPUT_REPOS = tuple(REPO_OF.values())
 
 
 def test_pipeline_in_pachyderm_links_runs_and_commits_both_ways(
     spark, pachd, mlflow_server, tmp_path, monkeypatch  # noqa: F811
 ):
     monkeypatch.setenv("PACHD_ADDRESS", pachd.address)
+    pachd.finishing_delay = 1.0
     project = scratch_project(tmp_path / "pachyderm")
     tracking = mlflow_yml(mlflow_server.url, "pachyderm-test", "fraud-detector-pachyderm-test")
     for env in ("local", "pachyderm"):  # each environment reads its own mlflow.yml
@@ -52,7 +58,8 @@ def test_pipeline_in_pachyderm_links_runs_and_commits_both_ways(
     run_id, tags = run.info.run_id, run.data.tags
     assert run.info.status == "FINISHED"
 
-    # Run -> commits: every output is one finished commit naming the run.
+    # Run -> commits: every output is one finished commit naming the run; each save
+    # returned only once pachd had finished its commit (the last one too).
     for repo in OUTPUT_REPOS:
         [commit] = pachd.commits(repo)
         assert commit.finished and not commit.error
@@ -79,9 +86,27 @@ def test_pipeline_in_pachyderm_links_runs_and_commits_both_ways(
     assert kind == "pachyderm"
     assert source["uri"] == f"pfs://{pachd.address}/default/raw-transactions@{raw_commit}:/transactions.csv"
     assert source["version"] == raw_commit
-    # The raw commit was read, not written, by the run: its input commits are recorded.
-    model_description = json.loads(pachd.commit("fraud-model").description)
-    assert model_description["input_commits"]["raw_transactions@spark"] == raw_commit
+    # Each output commit names exactly the stored versions it was derived from (its
+    # description and provenance file alike), the local plots too; the run's inputs and
+    # outputs stay apart.
+    commits = {name: pachd.commit(repo).id for name, repo in REPO_OF.items()}
+    commits["raw_transactions@spark"] = raw_commit
+    for name, repo in REPO_OF.items():
+        commit = pachd.commit(repo)
+        [path] = [p for p in commit.files if p.startswith("/.provenance/")]
+        stored, params = TRAINING[name]
+        for record in (json.loads(commit.files[path]), json.loads(commit.description)):
+            assert record["input_commits"] == {i: commits[i] for i in stored}, name
+            assert {i: v["version"] for i, v in record["inputs"].items()} == (
+                {i: commits[i] for i in stored}), name
+            assert set(record["parameters"]) == params, name
+    [plots] = versions(project / "data/08_reporting/evaluation_plots")
+    plots_record = json.loads((plots / "provenance.json").read_text())
+    assert {i: v["version"] for i, v in plots_record["inputs"].items()} == (
+        {i: commits[i] for i in TRAINING["evaluation_plots"][0]})
+    assert run_provenance(run_id, client)["inputs"] == {"raw_transactions": raw_commit}
+    assert run_provenance(run_id, client)["outputs"] == {
+        **{name: commits[name] for name in REPO_OF}, "evaluation_plots": plots.name}
 
     # Both provenance lookups.
     record = run_provenance(run_id, client)
