@@ -209,8 +209,8 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         _checked_seconds("connect_timeout", connect_timeout)
         self._connect_timeout = float(connect_timeout)
         self._finish_timeout = _checked_seconds("finish_timeout", finish_timeout)
-        if root_certs_file is not None:
-            self._credentials.setdefault("root_certs_file", str(root_certs_file))
+        if root_certs_file and not self._credentials.get("root_certs_file"):
+            self._credentials["root_certs_file"] = str(root_certs_file)  # credentials win
         if version is not None and not isinstance(version, Version):
             raise DatasetError(f"version must be a kedro.io.core.Version, got {version!r}.")
         super().__init__(filepath=PurePosixPath(self._path), version=version)
