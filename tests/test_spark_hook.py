@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +14,8 @@ from fraud_detection.hooks.spark import (
     SparkMasterUnavailableError,
     build_spark_session,
     check_master_reachable,
+    local_defaults,
+    project_logging,
 )
 
 
@@ -51,3 +55,50 @@ def test_a_standalone_master_that_does_not_answer_is_named():
         check_master_reachable(f"{dead},127.0.0.1:{master.getsockname()[1]}")
     for other in ("local[*]", "yarn", "k8s://https://127.0.0.1:1"):
         check_master_reachable(other)
+
+
+def test_a_local_session_gets_what_make_sets_unless_the_user_set_it(monkeypatch):
+    for name in ("SPARK_LOCAL_IP", "PYSPARK_PYTHON"):
+        monkeypatch.delenv(name, raising=False)
+    local_defaults({"spark.master": "local[*]"})
+    assert sys.executable == os.environ["PYSPARK_PYTHON"]
+    assert os.environ["SPARK_LOCAL_IP"] == "127.0.0.1"
+
+    monkeypatch.setenv("SPARK_LOCAL_IP", "10.1.2.3")
+    monkeypatch.setenv("PYSPARK_PYTHON", "/opt/python")
+    local_defaults({"spark.master": "local[2]"})
+    assert os.environ["SPARK_LOCAL_IP"] == "10.1.2.3"
+    assert os.environ["PYSPARK_PYTHON"] == "/opt/python"
+
+
+@pytest.mark.parametrize("conf", [{"spark.master": "spark://10.0.0.5:7077"},
+                                  {"spark.master": "yarn"},
+                                  {"spark.master": "local[*]", "spark.driver.host": "10.0.0.7"}])
+def test_a_cluster_or_a_chosen_driver_address_is_left_alone(monkeypatch, conf):
+    monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)
+    local_defaults(conf)
+    assert "SPARK_LOCAL_IP" not in os.environ
+
+
+def test_spark_logs_through_the_project_configuration(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPARK_CONF_DIR", raising=False)
+    conf = {"spark.driver.extraJavaOptions": "-XX:+UseParallelGC"}
+    project_logging(conf, tmp_path / "logs")
+    properties = tmp_path / "logs" / "spark-log4j2.properties"
+    assert "appender.console.layout.alwaysWriteExceptions = false" in properties.read_text()
+    options = conf["spark.driver.extraJavaOptions"]
+    assert options.startswith("-XX:+UseParallelGC ")
+    assert f'-Dlog4j2.configurationFile="{properties.as_uri()}"' in options
+    assert f'-Dfraud_detection.log_dir="{tmp_path / "logs"}"' in options
+
+
+def test_a_users_log4j_configuration_wins(tmp_path, monkeypatch):
+    mine = {"spark.driver.extraJavaOptions": "-Dlog4j2.configurationFile=file:/etc/l.xml"}
+    project_logging(mine, tmp_path / "a")
+    assert mine == {"spark.driver.extraJavaOptions": "-Dlog4j2.configurationFile=file:/etc/l.xml"}
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "log4j2.properties").write_text("rootLogger.level = info\n")
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path / "conf"))
+    conf: dict[str, str] = {}
+    project_logging(conf, tmp_path / "b")
+    assert conf == {} and not (tmp_path / "b").exists()
