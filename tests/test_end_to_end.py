@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 from fraud_detection.pipelines.split.nodes import RawDataError
+from fraud_detection.provenance import data_provenance, run_provenance
 from tests.kedro_project import run_kedro, scratch_project, versions
+from tests.provenance_expected import TRAINING
 from tests.raw_files import VALID_LINES, write_csv
 
 pytestmark = pytest.mark.integration
@@ -96,3 +99,50 @@ def test_quarantined_rows_under_the_threshold_do_not_stop_the_run(spark, tmp_pat
     run_kedro(project, ["split"], params={"split": {"max_quarantine_fraction": 0.2}})
     shards = _only_version(project, "data/02_intermediate/transaction_shards")
     assert spark.read.parquet(str(shards)).count() == 8
+
+
+FOLDERS = {
+    "quarantined_transactions": "data/02_intermediate/quarantined_transactions.parquet",
+    "raw_validation_report": "data/08_reporting/raw_validation.json",
+    "transaction_shards": "data/02_intermediate/transaction_shards",
+    "model_input_table": "data/04_feature/model_input_table.parquet",
+    "fraud_model": "data/06_models/fraud_model",
+    "evaluation_metrics": "data/08_reporting/evaluation_metrics.json",
+    "evaluation_plots": "data/08_reporting/evaluation_plots",
+}
+
+
+def test_each_output_names_exactly_the_stored_versions_it_was_derived_from(trained_project):
+    """provenance.json beside each version: its node's stored inputs, followed back through
+    in-memory datasets, at the versions this run read; the MLflow run keeps the run's
+    inputs (the raw CSV) apart from its outputs."""
+    saved = {name: versions(trained_project / folder) for name, folder in FOLDERS.items()}
+    version = {name: only.name for name, [only] in saved.items()}
+    client = MlflowClient(f"sqlite:///{trained_project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("fraud-detection").experiment_id
+    [run] = client.search_runs([experiment], "tags.`kedro.pipelines` = '__default__'")
+    raw_digest = run.data.tags["kedro.input.raw_transactions"]
+    for name, (stored, params) in TRAINING.items():
+        record = json.loads((saved[name][0] / "provenance.json").read_text())
+        assert (record["dataset"], record["status"], record["mlflow_run_id"]) == (
+            name, "FINISHED", run.info.run_id)
+        assert set(record["inputs"]) == stored, name
+        assert {i: v.get("version") or v["digest"] for i, v in record["inputs"].items()} == {
+            i: version.get(i, raw_digest) for i in stored}, name
+        assert set(record["parameters"]) == params, name
+    model = json.loads((saved["fraud_model"][0] / "provenance.json").read_text())
+    assert model["parameters"]["params:train"]["model"]["max_depth"] == 8
+    assert (model["node"], model["derived_through"]) == ("fit_model", ["split_train_test"])
+
+    found = run_provenance(run.info.run_id, client)
+    assert found["inputs"] == {"raw_transactions": raw_digest}
+    assert found["outputs"] == version
+    assert {(d["name"], d["role"]) for d in found["datasets"]} == (
+        {("raw_transactions", "input")} | {(name, "output") for name in TRAINING})
+    # Which runs used or produced a version: the table is this run's output, the raw CSV
+    # its input.
+    table = data_provenance("model_input_table", version["model_input_table"], client)
+    assert ([r["run_id"] for r in table["produced_by"]], table["used_by"]) == (
+        [run.info.run_id], [])
+    raw = data_provenance("raw_transactions", raw_digest, client)
+    assert [r["run_id"] for r in raw["used_by"]] == [run.info.run_id]

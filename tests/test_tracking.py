@@ -190,7 +190,7 @@ def test_a_champion_evaluated_on_the_same_rows_keeps_its_recorded_score(
     assert "registry.champion_score" not in decisions[0]  # no champion yet
     assert [t["registry.champion_score"] for t in decisions[1:]] == [RECORDED, RECORDED]
     # ... which is what re-scoring version 2 on run 3's test rows gives.
-    version = decisions[2]["kedro.input.model_input_table"]
+    version = decisions[2]["kedro.output.model_input_table"]
     table = spark.read.parquet(str(project / "data/04_feature/model_input_table.parquet" /
                                    version / "model_input_table.parquet"))
     test_rows = split_train_test(table, train_params())[1]
@@ -222,7 +222,8 @@ def test_provenance_of_a_data_version(tracked):
     found = data_provenance("model_input_table", first.name, client,
                             stored_record(dataset, first.name))
     assert [r["run_id"] for r in found["produced_by"]] == [runs[0].info.run_id]
-    assert [r["run_id"] for r in found["used_by"]] == [runs[0].info.run_id]
+    # The run that wrote it read it back to train: an output of that run, not an input.
+    assert found["used_by"] == []
     assert found["record"]["mlflow_run_id"] == runs[0].info.run_id
     assert found["record"]["status"] == "FINISHED"
     # The record beside the data: written back into the outputs themselves.

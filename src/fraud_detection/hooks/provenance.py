@@ -1,27 +1,43 @@
 """Which data versions a run read and wrote, logged both ways.
 
-Forward (run -> data): every versioned input and output becomes an ``mlflow.data`` input of
-the MLflow run (context ``input`` or ``output``) whose source names the exact version, plus
-a ``kedro.input.<dataset>`` / ``kedro.output.<dataset>`` tag holding the version (a
-registered model that a scoring run loads gets the tag alone: its version number).
-Backward (data -> run): the MLflow run ID is written into the outputs themselves: a
+Forward (run -> data): the run's inputs (the versions it read that no node of the run
+produced) and its outputs (every version it saved) become ``mlflow.data`` inputs of the
+MLflow run (context ``input`` or ``output``) whose source names the exact version, plus a
+``kedro.input.<dataset>`` / ``kedro.output.<dataset>`` tag holding the version (a
+registered model that a scoring run loads gets the tag alone: its version number). A
+version the run saved and then read back (``model_input_table`` for training) is an output
+of the run, not an input: the two stay apart.
+Backward (data -> run): each output names the MLflow run and exactly the stored versions
+and parameters it was derived from (:mod:`fraud_detection.tracking.lineage`): a
 ``provenance.json`` beside each local versioned output, and, for Pachyderm, the commit's
-description and provenance file (set here, before the dataset saves its commit).
+description and provenance file (set here, before the dataset saves its commit). A run
+stopped with Ctrl-C, which calls no Kedro hook, writes its records (status ``KILLED``) for
+the versions it completed when the next run of the process starts or the process exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import mlflow
 from kedro.framework.hooks import hook_impl
+from kedro.pipeline import Node, Pipeline
 
 from fraud_detection.hooks.interrupts import interrupted
 from fraud_detection.tracking.git import git_info
+from fraud_detection.tracking.lineage import (
+    Lineage,
+    in_memory_datasets,
+    is_parameters,
+    node_lineage,
+)
+from fraud_detection.tracking.records import derivation, input_commits
 from fraud_detection.tracking.sources import mlflow_dataset
 from fraud_detection.tracking.versions import (
     BackgroundDigests,
@@ -35,17 +51,27 @@ logger = logging.getLogger(__name__)
 
 RECORD = "provenance.json"
 
+__all__ = ["RECORD", "ProvenanceHook", "base_name", "is_parameters"]
+
 
 class ProvenanceHook:
     """Collects dataset versions during a run and links them to the MLflow run."""
 
     def __init__(self) -> None:
         self._catalog = None
+        self._pipeline = Pipeline([])
         self._project_path = Path.cwd()
         self._env = "local"
         self._run: dict[str, Any] = {}
-        self.inputs: dict[str, DatasetVersion] = {}
-        self.outputs: dict[str, DatasetVersion] = {}
+        self._running = False  # between a run's start and its records
+        self._exit_registered = False
+        self.inputs: dict[str, DatasetVersion] = {}  # read, and produced by no node of the run
+        self.outputs: dict[str, DatasetVersion] = {}  # saved by the run
+        self._read: dict[str, DatasetVersion] = {}  # every version the run's nodes read
+        self._produced: set[str] = set()  # base names of the datasets the run's nodes write
+        self._lineage: dict[str, Lineage] = {}  # per node
+        self._saved_by: dict[str, Node] = {}  # output -> the node that saved it
+        self._parameters: dict[str, Any] = {}  # the values the run's nodes read
         # Versions whose content digest is still being computed, in the order they came.
         self._pending: list[tuple[str, bool, LocatedVersion, Future]] = []
         self._digests = BackgroundDigests()
@@ -59,8 +85,18 @@ class ProvenanceHook:
         self._catalog = catalog
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
-        self.inputs, self.outputs, self._pending = {}, {}, []
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline) -> None:
+        if self._running:  # the process's previous run was stopped with Ctrl-C
+            self._finish_run("KILLED")
+        if not self._exit_registered:
+            # Registered now, after the MLflow hook's own exit handler: it runs before it,
+            # while an interrupted run's MLflow run is still open.
+            atexit.register(self._finish_interrupted)
+            self._exit_registered = True
+        self.inputs, self.outputs, self._read, self._pending = {}, {}, {}, []
+        self._lineage, self._saved_by, self._parameters = {}, {}, {}
+        self._pipeline = pipeline
+        self._produced = {base_name(name) for name in pipeline.all_outputs()}
         self._digests = BackgroundDigests()
         self._run = {
             "kedro_run_id": str(run_params.get("run_id") or run_params.get("session_id")),
@@ -68,6 +104,11 @@ class ProvenanceHook:
             "pipelines": run_params.get("pipeline_names") or ["__default__"],
             "git": git_info(self._project_path),
         }
+        self._running = True
+
+    @hook_impl
+    def before_node_run(self, node, inputs: dict[str, Any]) -> None:
+        self._parameters.update({k: v for k, v in inputs.items() if is_parameters(k)})
 
     @hook_impl
     def after_dataset_loaded(self, dataset_name: str) -> None:
@@ -75,16 +116,17 @@ class ProvenanceHook:
 
     @hook_impl
     def before_dataset_saved(self, dataset_name: str, node) -> None:
+        self._saved_by[dataset_name] = node
         dataset = self._dataset(dataset_name)
         if hasattr(dataset, "set_run_metadata"):  # Pachyderm: run IDs go into the commit
+            lineage = self._lineage_of(node)
+            read = self._versions_read(lineage)
             dataset.set_run_metadata(
                 kedro_run_id=self._run.get("kedro_run_id"),
                 mlflow_run_id=_mlflow_run_id(),
-                node=node.name,
                 git_commit=self._run.get("git", {}).get("commit"),
-                input_commits={
-                    name: v.version for name, v in self.inputs.items() if v.kind == "pachyderm"
-                },
+                input_commits=input_commits(lineage, read),
+                **derivation(lineage, read, self._parameters),
             )
 
     @hook_impl
@@ -106,7 +148,17 @@ class ProvenanceHook:
     def on_pipeline_error(self, error: Exception) -> None:
         self._finish_run("KILLED" if interrupted(error) else "FAILED")
 
+    def _finish_interrupted(self) -> None:
+        """At exit: the records of a run that Ctrl-C stopped (Kedro called no hook)."""
+        if not self._running:
+            return
+        try:
+            self._finish_run("KILLED")
+        except Exception:  # at exit there is no one to raise to: say so in the log
+            logger.exception("could not write the provenance records of the interrupted run")
+
     def _finish_run(self, status: str) -> None:
+        self._running = False
         try:
             self._flush(wait=True)
         finally:
@@ -121,6 +173,28 @@ class ProvenanceHook:
         except Exception:  # noqa: BLE001 - a dataset the catalog cannot describe: nothing to record
             return None
 
+    def _lineage_of(self, node: Node) -> Lineage:
+        """The stored datasets and parameters behind ``node``'s outputs in this run."""
+        if node.name not in self._lineage:
+            self._lineage[node.name] = node_lineage(
+                self._pipeline, node, in_memory_datasets(self._catalog))
+        return self._lineage[node.name]
+
+    def _versions_read(self, lineage: Lineage) -> dict[str, DatasetVersion]:
+        """The versions of ``lineage``'s inputs, their digests waited for if still pending."""
+        read = {name: self._read[name] for name in lineage.inputs if name in self._read}
+        for name, saved, located, future in self._pending:
+            if not saved and name in lineage.inputs:
+                read[name] = with_digest(located, future.result())
+        return read
+
+    def _role(self, name: str, saved: bool) -> str | None:
+        """``output``, ``input`` (read, produced by no node of the run) or ``None``: a
+        version the run saved and reads back, already recorded as an output."""
+        if saved:
+            return "output"
+        return None if base_name(name) in self._produced else "input"
+
     def _record(self, name: str, saved: bool) -> None:
         """Note the version just loaded or saved; its digest is computed in the background.
 
@@ -129,7 +203,7 @@ class ProvenanceHook:
         is ready (at the latest when the run ends). A dataset identified only by its digest
         (the raw CSV) gets its tag then too.
         """
-        table = self.outputs if saved else self.inputs
+        table = self.outputs if saved else self._read
         dataset = self._dataset(name)
         if dataset is None or name in table or any(
             (n, s) == (name, saved) for n, s, _, _ in self._pending
@@ -144,7 +218,7 @@ class ProvenanceHook:
             self._log(name, saved, located.version)
         else:
             if located.version.version:
-                self._tag(name, saved, located.version)
+                self._tag(name, self._role(name, saved), located.version)
             self._pending.append((name, saved, located, self._digests.submit(located)))
         self._flush()
 
@@ -164,19 +238,21 @@ class ProvenanceHook:
                 self._pending.append((name, saved, located, future))
 
     def _log(self, name: str, saved: bool, version: DatasetVersion, tagged: bool = False) -> None:
-        (self.outputs if saved else self.inputs)[name] = version
-        if mlflow.active_run() is not None:
-            role = "output" if saved else "input"
+        (self.outputs if saved else self._read)[name] = version
+        role = self._role(name, saved)
+        if role == "input":
+            self.inputs[name] = version
+        if role is not None and mlflow.active_run() is not None:
             if version.kind != "mlflow":  # a registered model is no dataset: its tag names it
                 mlflow.log_input(mlflow_dataset(version), context=role)
             if not tagged:
-                self._tag(name, saved, version)
+                self._tag(name, role, version)
 
     @staticmethod
-    def _tag(name: str, saved: bool, version: DatasetVersion) -> None:
-        if mlflow.active_run() is None:
+    def _tag(name: str, role: str | None, version: DatasetVersion) -> None:
+        if role is None or mlflow.active_run() is None:
             return
-        role, key = ("output" if saved else "input"), base_name(name)
+        key = base_name(name)
         mlflow.set_tag(f"kedro.{role}.{key}", version.version or version.digest or "")
         if version.kind == "pachyderm":
             mlflow.set_tag(f"pachyderm.{role}.{key}", version.uri)
@@ -187,21 +263,24 @@ class ProvenanceHook:
             if version.kind != "kedro" or not version.version or not version.path:
                 continue
             folder = Path(version.path).parent
-            if not folder.is_dir():
+            if not folder.is_dir() or name not in self._saved_by:
                 continue
+            lineage = self._lineage_of(self._saved_by[name])
             record = {
                 "dataset": name,
                 **version.as_dict(),
                 "status": status,
                 **self._run,
-                "inputs": {n: v.as_dict() for n, v in self.inputs.items()},
+                **derivation(lineage, self._read, self._parameters),
             }
-            (folder / RECORD).write_text(json.dumps(record, indent=2, default=str))
+            _write_atomically(folder / RECORD, json.dumps(record, indent=2, default=str))
 
 
-def is_parameters(dataset_name: str) -> bool:
-    """``parameters`` and ``params:<key>``: Kedro's parameter inputs, not data."""
-    return dataset_name == "parameters" or dataset_name.startswith("params:")
+def _write_atomically(path: Path, text: str) -> None:
+    """Whole or not at all: a process killed while writing leaves no half record."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def base_name(dataset_name: str) -> str:
