@@ -19,7 +19,7 @@ from fraud_detection.hooks.provenance import base_name, is_parameters
 from fraud_detection.provenance import data_provenance, model_provenance, run_provenance
 from fraud_detection.provenance.lookup import ProvenanceError, stored_record
 from fraud_detection.run_command import ipython, run
-from fraud_detection.tracking.config import MlflowSettings, redact
+from fraud_detection.tracking.config import MlflowSettings, TrackingUnavailableError, redact
 from fraud_detection.tracking.versions import content_digest
 
 
@@ -39,7 +39,10 @@ def _context(env: str | None):
     session = KedroSession.create(project_path=project, env=env)
     context = session.load_context()
     settings = MlflowSettings.from_config(dict(context.config_loader["mlflow"]), project)
-    settings.activate()
+    try:
+        settings.activate()  # fails in seconds, naming the URI, when the server is down
+    except TrackingUnavailableError as exc:
+        raise click.ClickException(str(exc)) from exc
     return context, settings
 
 

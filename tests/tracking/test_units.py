@@ -9,15 +9,18 @@ import mlflow
 import pytest
 
 from fraud_detection.hooks.mlflow_tracking import (
-    TrackingUnavailableError,
-    check_reachable,
     flatten,
     plain,
     read_parameters,
     runner_name,
 )
 from fraud_detection.parameters import SplitParams
-from fraud_detection.tracking.config import MlflowSettings, redact
+from fraud_detection.tracking.config import (
+    MlflowSettings,
+    TrackingUnavailableError,
+    check_reachable,
+    redact,
+)
 from fraud_detection.tracking.registry import coordinate, decide
 from fraud_detection.tracking.versions import content_digest
 

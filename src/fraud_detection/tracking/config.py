@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,44 @@ _CREDENTIAL_ENV = {
     "password": "MLFLOW_TRACKING_PASSWORD",
     "token": "MLFLOW_TRACKING_TOKEN",
 }
+
+
+# MLflow's client retries a failed HTTP request 7 times with exponential backoff and waits
+# 120 s for each answer: minutes before a command hears of an unreachable server. The server
+# is checked once (``check_reachable``) when a process activates the settings; after that,
+# these bounds apply to every request (a variable the user set wins).
+_HTTP_BOUNDS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
+
+
+class TrackingUnavailableError(RuntimeError):
+    """The MLflow tracking (or registry) server does not answer; raised before any work."""
+
+
+def check_reachable(uri: str, timeout: float, what: str = "tracking") -> None:
+    """Fail within ``timeout`` seconds when an HTTP MLflow server does not answer ``/health``:
+    refused, unresolvable, or accepting the connection and never answering."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    url = f"{uri.rstrip('/')}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return
+    except urllib.error.HTTPError as exc:
+        if exc.code < 500:  # answering, e.g. 401/404 behind a proxy: reachable
+            return
+        reason = f"HTTP {exc.code}"
+    except OSError as exc:  # TimeoutError, ConnectionRefusedError, URLError
+        reason = str(getattr(exc, "reason", exc)) or type(exc).__name__
+    raise TrackingUnavailableError(
+        f"MLflow {what} server {redact(uri)} is unreachable ({reason}, waited at most "
+        f"{timeout:g} s); start it, or set {what}_uri in conf/<env>/mlflow.yml or "
+        f"MLFLOW_{what.upper()}_URI"
+    )
 
 
 def redact(text: str) -> str:
@@ -78,12 +118,19 @@ class MlflowSettings:
         return self.roles.get(name)
 
     def activate(self) -> None:
-        """Point this process's MLflow client at the configured stores.
+        """Check that the configured servers answer, bound MLflow's HTTP retries, and point
+        this process's MLflow client at the configured stores. Every command that talks to
+        MLflow goes through here, so an unreachable server fails in seconds, naming its URI.
 
         ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; it is put back as
         it was, so that variable keeps meaning what the user or ``mlflow run`` set, and a
         later run in the same process (a notebook, a test) reads its own mlflow.yml.
         """
+        check_reachable(self.tracking_uri, self.connect_timeout)
+        if self.registry_uri and self.registry_uri != self.tracking_uri:
+            check_reachable(self.registry_uri, self.connect_timeout, "registry")
+        for name, value in _HTTP_BOUNDS.items():
+            os.environ.setdefault(name, value)
         saved = {name: os.environ.get(name) for name in _URI_ENV}
         mlflow.set_tracking_uri(self.tracking_uri)
         if self.registry_uri:
