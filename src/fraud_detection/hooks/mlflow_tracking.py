@@ -16,8 +16,6 @@ import logging
 import os
 import re
 import threading
-import urllib.error
-import urllib.request
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -33,24 +31,29 @@ import fraud_detection
 from fraud_detection.datasets.mlflow_model import RegisteredModel
 from fraud_detection.hooks.interrupts import interrupted
 from fraud_detection.hooks.provenance import base_name, is_parameters
+from fraud_detection.text import shown
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, ChampionScorer
-from fraud_detection.tracking.config import MlflowSettings, export_credentials, redact
+from fraud_detection.tracking.config import (  # noqa: F401 - TrackingUnavailableError: API
+    MlflowSettings,
+    TrackingUnavailableError,
+    export_credentials,
+    redact,
+)
+from fraud_detection.tracking.experiment import experiment_id
 from fraud_detection.tracking.git import git_info
 from fraud_detection.tracking.model_logging import (
     log_spark_model,
     log_spark_model_in_background,
 )
 from fraud_detection.tracking.registry import register_and_promote
+from fraud_detection.tracking.stale_runs import end_stale_runs, process_tags
 from fraud_detection.tracking.versions import locate_version, stored_dataset
 
 logger = logging.getLogger(__name__)
 
 _MAX_PARAM = 6000
+_MAX_ERROR_TAG = 2000  # the error tag: escaped and cut; error.txt keeps the whole text
 _SECRET_WORDS = ("password", "secret", "token", "credential", "api_key")
-
-
-class TrackingUnavailableError(RuntimeError):
-    """The MLflow tracking server does not answer; raised before any node runs."""
 
 
 class ParameterConflictError(ValueError):
@@ -100,26 +103,6 @@ def runner_name(value: Any) -> str:
         return "SequentialRunner"
     found = re.fullmatch(r"<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>", text)
     return found.group(1) if found else text
-
-
-def check_reachable(uri: str, timeout: float) -> None:
-    """Fail fast when an HTTP tracking server does not answer ``/health``."""
-    if not uri.startswith(("http://", "https://")):
-        return
-    url = f"{uri.rstrip('/')}/health"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return
-    except urllib.error.HTTPError as exc:
-        if exc.code < 500:  # answering, e.g. 401/404 behind a proxy: reachable
-            return
-        reason = f"HTTP {exc.code}"
-    except OSError as exc:
-        reason = str(getattr(exc, "reason", exc))
-    raise TrackingUnavailableError(
-        f"MLflow tracking server {redact(uri)} is unreachable ({reason}); start it, or set "
-        "tracking_uri in conf/<env>/mlflow.yml or MLFLOW_TRACKING_URI"
-    )
 
 
 class MlflowTrackingHook:
@@ -172,8 +155,7 @@ class MlflowTrackingHook:
             inputs = pipeline.inputs()
             self._param_inputs = {name for name in inputs if is_parameters(name)}
             self._free_inputs = {base_name(name) for name in inputs - self._param_inputs}
-            check_reachable(settings.tracking_uri, settings.connect_timeout)
-            settings.activate()
+            settings.activate()  # fails in seconds when the server does not answer
             warm_up = threading.Thread(target=_load_store, args=(settings,), daemon=True)
             warm_up.start()
         result = yield  # the other hooks: the SparkSession starts meanwhile
@@ -187,6 +169,7 @@ class MlflowTrackingHook:
         self._params = plain(catalog.load("parameters")) if catalog.exists("parameters") else {}
         run = self._start_run(run_params)
         self._run_id = run.info.run_id
+        self._end_stale_runs(run.info.experiment_id)
         if settings.log.get("params", True):
             try:
                 _log_params(self._run_id,
@@ -206,18 +189,23 @@ class MlflowTrackingHook:
             self._owns_run = False
             return mlflow.active_run()
         self._owns_run = True
-        experiment_id = self._experiment_id()
+        experiment = experiment_id(self.settings)
         name = f"{'+'.join(run_params.get('pipeline_names') or ['__default__'])}"
-        return mlflow.start_run(experiment_id=experiment_id, run_name=name)
+        return mlflow.start_run(experiment_id=experiment, run_name=name)
 
-    def _experiment_id(self) -> str:
-        settings = self.settings
+    def _end_stale_runs(self, experiment_id: str) -> None:
+        """End the runs that killed processes left RUNNING in this run's experiment and in
+        the configured one (they differ under ``mlflow run`` without ``--experiment-name``)."""
         client = MlflowClient()
-        experiment = client.get_experiment_by_name(settings.experiment_name)
-        if experiment is not None:
-            return experiment.experiment_id
-        location = settings.artifact_location if settings.is_local_store else None
-        return client.create_experiment(settings.experiment_name, artifact_location=location)
+        configured = client.get_experiment_by_name(self.settings.experiment_name)
+        if configured is not None and configured.experiment_id != experiment_id:
+            experiment = client.get_experiment(experiment_id).name
+            logger.warning(
+                "this MLflow run is in experiment '%s', not '%s' of conf/%s/mlflow.yml "
+                "(`mlflow run --experiment-name` or MLFLOW_EXPERIMENT_NAME chose it)",
+                shown(experiment), shown(configured.name), self._env)
+        ids = {experiment_id, *([configured.experiment_id] if configured else [])}
+        end_stale_runs(client, sorted(ids))
 
     def _tags(self, run_params: dict[str, Any]) -> dict[str, str]:
         git = git_info(self._project_path)
@@ -230,6 +218,7 @@ class MlflowTrackingHook:
             "git.dirty": git["dirty"],
             "mlflow.source.git.commit": git["commit"],
             "project.version": fraud_detection.__version__,
+            **process_tags(),
         }
 
     @hook_impl
@@ -243,8 +232,8 @@ class MlflowTrackingHook:
             return
         if self.active:
             text = redact(f"{type(error).__name__}: {error}")
-            mlflow.set_tag("error", text[:5000])
-            mlflow.log_text(text, "error.txt")
+            mlflow.set_tag("error", shown(text, _MAX_ERROR_TAG))  # bad bytes escaped, cut
+            mlflow.log_text(text.encode("utf-8", "backslashreplace").decode(), "error.txt")
         self._end("FAILED")
 
     def _end_interrupted(self) -> None:
