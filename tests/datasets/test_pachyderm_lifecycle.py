@@ -3,10 +3,13 @@ pachd 2.7: asynchronous finishing, drops that move the head back, refused drops.
 
 from __future__ import annotations
 
+import math
 import re
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kedro.io.core import DatasetError
 from python_pachyderm.proto.v2.pfs import pfs_pb2
 
@@ -243,3 +246,19 @@ def test_tls_needs_the_servers_ca(tls_pachd, tmp_path):
     (tmp_path / "not.pem").write_text("hello")
     with pytest.raises(DatasetError, match=r"holds no PEM certificate"):
         _dataset(tls_pachd.url, root_certs_file=str(tmp_path / "not.pem")).load()
+
+
+# ------------------------------------------------------------------ arguments
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(),
+                 st.booleans(), st.text(max_size=5), st.none()))
+def test_timeouts_are_positive_finite_seconds_or_a_clear_error(value):
+    args = {"repo": "raw", "path": PATH, "file_format": "csv", "pachd_address": "x:1"}
+    valid = (isinstance(value, (int, float)) and not isinstance(value, bool)
+             and math.isfinite(value) and value > 0)
+    for name in ("finish_timeout", "connect_timeout"):
+        if valid:
+            PachydermDataset(**args, **{name: value})
+        else:
+            with pytest.raises(DatasetError, match=rf"^{name} must be a positive number"):
+                PachydermDataset(**args, **{name: value})

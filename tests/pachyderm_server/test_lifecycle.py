@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from python_pachyderm.proto.v2.pfs import pfs_pb2, pfs_pb2_grpc
 
 from tests.pachyderm_server import PachdServer
@@ -185,3 +187,26 @@ def test_tls_with_a_self_signed_certificate():
         client = server.client()
         client.create_repo("raw")
         assert [r.repo.name for r in client.list_repo()] == ["raw"]
+
+
+_SEGMENT = st.text(alphabet="ab-_.0", min_size=1, max_size=3).filter(
+    lambda s: s not in (".", ".."))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(_SEGMENT, min_size=1, max_size=3).map(lambda p: "/" + "/".join(p)),
+                min_size=1, max_size=8, unique=True))
+def test_walk_lists_every_file_and_directory_in_byte_order(paths):
+    """driver_file.go walkFile over fileset/dir_inserter.go: each file once, each parent
+    directory (ending in "/") once before its contents, all in byte order of the path."""
+    from tests.pachyderm_server.state import Pfs
+
+    files = {p: b"" for p in paths if not any(q.startswith(p + "/") for q in paths)}
+    pfs = Pfs()
+    pfs.create_repo("default", "raw", "", False)
+    commit = pfs.start_commit(pfs.repo("default", "raw"), "master", None, "")
+    commit.files = files
+    walked = [entry.path for entry in pfs.walk(commit, "/")]
+    dirs = {p[: i + 1] for p in files for i, c in enumerate(p) if c == "/"}
+    assert walked == sorted(dirs | set(files))
+    assert len(walked) == len(set(walked))

@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import math
 import posixpath
 import re
 import shutil
@@ -567,7 +568,8 @@ def _checked_format(file_format: Any, backend: Any) -> tuple[str, str | None]:
 
 
 def _checked_seconds(kind: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
         raise DatasetError(f"{kind} must be a positive number of seconds, got {value!r}.")
     return float(value)
 
