@@ -181,6 +181,19 @@ def test_drop_refused_by_a_dependent_commit_set_finishes_with_the_error(pachd, f
         _dataset(pachd.address).load()  # this project's loads refuse it
 
 
+def test_a_commit_left_open_by_a_killed_process_is_named_with_the_fix(pachd, frame):
+    dataset = _dataset(pachd.address)
+    dataset.save(frame)
+    left_open = pachd.client().start_commit("raw", "master")  # its writer was SIGKILLed
+    with pytest.raises(DatasetError) as excinfo:
+        dataset.save(frame)
+    message = str(excinfo.value)
+    assert f"parent commit default/raw@{left_open.id} has not been finished" in message
+    assert "never finished" in message and "pachctl drop commit" in message
+    with pytest.raises(DatasetError, match=rf"commit {left_open.id} is still open"):
+        _dataset(pachd.address).load()
+
+
 def test_a_listing_broken_mid_stream_loads_nothing(pachd, spark, frame):
     dataset = _dataset(pachd.address, path="/shards", file_format="parquet_dir")
     dataset.save(spark.createDataFrame(frame).repartition(2))
