@@ -52,6 +52,8 @@ class SplitParams(Parameters):
 
     n_shards: Annotated[int, Field(ge=1)]
     max_quarantine_fraction: Probability
+    # A larger amount or balance (or one that is not finite) makes its row malformed.
+    max_abs_amount: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 1e13
 
 
 class AggregateParams(Parameters):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from kedro.io.core import DatasetError
+from pyspark.sql import functions as F
 
 from fraud_detection.datasets import RawCsvDataset
 from fraud_detection.schema import EXPECTED_HEADER
@@ -15,9 +16,10 @@ def test_reads_every_column_as_text_from_matching_files_only(spark, tmp_path):
     (tmp_path / "notes.txt").write_text("not data\n")
     (tmp_path / ".gitkeep").write_text("")
     data = RawCsvDataset(filepath=str(tmp_path)).load()
-    assert data.columns == EXPECTED_HEADER.split(",")
-    assert set(dict(data.dtypes).values()) == {"string"}
-    assert data.count() == 2
+    assert data.columns == [*EXPECTED_HEADER.split(","), "_line"]
+    assert set(dict(data.dtypes[:-1]).values()) == {"string"}
+    # Every line is a row, the header marked as such (line numbers count it).
+    assert data.count() == 3 and data.where(~F.col("_line.header")).count() == 2
 
 
 def test_no_csv_file_says_where_and_how_to_get_one(spark, tmp_path):
@@ -61,4 +63,5 @@ def test_files_with_different_header_lines_are_refused_by_name(spark, tmp_path):
 def test_files_with_the_same_header_are_read_together(spark, tmp_path):
     write_csv(tmp_path, VALID_LINES)
     write_csv(tmp_path, VALID_LINES, name="later.csv")
-    assert RawCsvDataset(filepath=str(tmp_path)).load().count() == 4
+    data = RawCsvDataset(filepath=str(tmp_path)).load()
+    assert data.where(~F.col("_line.header")).count() == 4

@@ -111,7 +111,8 @@ def test_label_other_than_0_1_is_an_error(spark, tmp_path):
     with pytest.raises(RawDataError) as err:
         validate_transactions(load(spark, folder), SPLIT)
     assert "column 'isFraud' must be 0 or 1" in str(err.value)
-    assert "1 rows with other values (2)" in str(err.value)
+    assert f"1 rows with other values (2; first at {folder / 'transactions.csv'} line 4)" in str(
+        err.value)
     assert str(folder / "transactions.csv") in str(err.value)
 
 

@@ -71,7 +71,12 @@ def history_features(transactions: DataFrame) -> DataFrame:
 
 
 def build_model_input_table(shards: DataFrame, params: AggregateParams) -> DataFrame:
-    """Raw columns, transaction and history features and ``label``, one row per transaction."""
+    """Raw columns, transaction and history features and ``label``, one row per transaction.
+
+    A scoring batch may come without ``isFraud``: ``label`` (and ``isFraud``) are then null.
+    """
+    if LABEL not in shards.columns:
+        shards = shards.withColumn(LABEL, F.lit(None).cast("int"))
     # History first: the window shuffles and sorts its input, so the per-transaction
     # features are computed after it, on the way out, instead of travelling through it.
     features = transaction_features(

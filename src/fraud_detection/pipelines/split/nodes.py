@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
@@ -17,6 +18,7 @@ from pyspark.sql import functions as F
 
 from fraud_detection.hooks.spark_cache import cache
 from fraud_detection.parameters import SplitParams
+from fraud_detection.pipelines.split.csv_lines import LINE, line_number
 from fraud_detection.schema import (
     CUSTOMER,
     CUSTOMER_ORDER,
@@ -25,13 +27,27 @@ from fraud_detection.schema import (
     RAW_COLUMNS,
     TRANSACTION_TYPES,
 )
+from fraud_detection.text import shown
 
 logger = logging.getLogger(__name__)
 
-DATASET = "raw transactions"
-
 NUMERIC = [name for name, kind in RAW_COLUMNS.items() if kind != "string"]
 NON_NEGATIVE = ["amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest"]
+SHOWN = 40  # characters of a bad value shown in its reason
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What is validated: the catalog names of the input and its quarantine, and whether
+    every row must carry a label (training) or may leave it empty (scoring)."""
+
+    dataset: str
+    quarantine: str
+    label_required: bool
+
+
+TRAINING = Batch("raw_transactions", "quarantined_transactions", label_required=True)
+SCORING = Batch("scoring_transactions", "scoring_quarantined_transactions", label_required=False)
 
 
 class RawDataError(ValueError):
@@ -44,25 +60,37 @@ def source_of(df: DataFrame) -> str:
     return ", ".join(files) if files else "(no file)"
 
 
-def check_columns(columns: list[str], source: str) -> None:
-    """Fail on a missing, misnamed or unexpected column, naming it and the expected header."""
-    missing = [name for name in RAW_COLUMNS if name not in columns]
+def check_columns(columns: list[str], source: str, batch: Batch = TRAINING) -> None:
+    """Fail on a missing, misnamed or unexpected column, naming it and the expected header.
+
+    A scoring batch may leave out ``isFraud`` (unlabeled data is the normal case there).
+    """
+    columns = [name for name in columns if name != LINE]
+    optional = () if batch.label_required else (LABEL,)
+    missing = [name for name in RAW_COLUMNS if name not in columns and name not in optional]
     extra = [name for name in columns if name not in RAW_COLUMNS]
+    found = shown(", ".join(columns) or "no columns", 400)
     if missing:
         name = missing[0]
         close = difflib.get_close_matches(name, extra, n=1, cutoff=0.6)
-        hint = f"rename column '{close[0]}' to '{name}'" if close else (
+        hint = f"rename column '{shown(close[0])}' to '{name}'" if close else (
             "is it a CSV file with the PaySim header line?"
         )
         raise RawDataError(
-            f"{DATASET}: column '{name}' missing (found: {', '.join(columns) or 'no columns'}) "
+            f"{batch.dataset}: column '{name}' missing (found: {found}) "
             f"in {source}; expected the header {EXPECTED_HEADER}; {hint}"
         )
     if extra:
         raise RawDataError(
-            f"{DATASET}: unexpected column '{extra[0]}' in {source}; expected exactly the "
-            f"header {EXPECTED_HEADER}; remove the extra columns"
+            f"{batch.dataset}: unexpected column '{shown(extra[0])}' in {source}; expected "
+            f"exactly the header {EXPECTED_HEADER}; remove the extra columns"
         )
+
+
+def _cut(text: Column) -> Column:
+    """A bad value for a reason: at most ``SHOWN`` characters, then ``...``."""
+    return F.when(F.length(text) > SHOWN, F.concat(F.substring(text, 1, SHOWN), F.lit("...")))\
+        .otherwise(F.coalesce(text, F.lit("")))
 
 
 def _parsed(column: str) -> Column:
@@ -72,43 +100,129 @@ def _parsed(column: str) -> Column:
     return F.col(column).try_cast(kind)
 
 
-def _not_parsed(name: str) -> Column:
-    shown = F.coalesce(F.col(f"raw_{name}"), F.lit(""))
-    return F.when(
-        F.col(name).isNull(),
-        F.concat(F.lit(f"{name}: not {_ARTICLE[RAW_COLUMNS[name]]} ('"), shown, F.lit("')")),
-    )
-
-
 _ARTICLE = {"int": "an integer", "double": "a number"}
 
 
-def _row_problems() -> Column:
-    """One text per row listing every problem with it; empty when the row is valid."""
+def _said(name: str, what: str, value: bool = True) -> Column:
+    """``name: what ('<original text>')``."""
+    if not value:
+        return F.lit(f"{name}: {what}")
+    return F.concat(F.lit(f"{name}: {what} ('"), _cut(F.col(f"raw_{name}")), F.lit("')"))
+
+
+def _number_problem(name: str, max_abs: float) -> Column:
+    """The first problem of a numeric value: not parsed, not finite, too large, out of range."""
+    value = F.col(name)
+    check = F.when(value.isNull(), _said(name, f"not {_ARTICLE[RAW_COLUMNS[name]]}"))
+    if RAW_COLUMNS[name] == "double":
+        bound = f"{max_abs:g}".replace("e+", "e")
+        check = check.when(
+            F.isnan(value) | (F.abs(value) == float("inf")), _said(name, "not finite")
+        ).when(
+            F.abs(value) > max_abs,
+            _said(name, f"magnitude above split.max_abs_amount={bound}"),
+        )
+    if name in NON_NEGATIVE:
+        check = check.when(value < 0, _said(name, "negative", value=False))
+    if name == "step":
+        check = check.when(value < 1, _said(name, "below 1", value=False))
+    if name == "isFlaggedFraud":
+        check = check.when(~value.isin(0, 1), _said(name, "not 0 or 1", value=False))
+    return check
+
+
+def _label_problem(batch: Batch) -> Column | None:
+    """Scoring: a label, when given, must be 0 or 1 (training: a file problem, see below)."""
+    if batch.label_required:
+        return None
+    given = F.col(f"raw_{LABEL}").isNotNull()
+    return F.when(given & ~F.coalesce(F.col(LABEL).isin(0, 1), F.lit(False)),
+                  _said(LABEL, "not 0, 1 or empty"))
+
+
+def _value_problems(batch: Batch, max_abs: float) -> list[Column]:
+    """One text per problem of a row's values; a field that is not UTF-8 is not checked."""
     checks = [
-        *(_not_parsed(name) for name in NUMERIC if name != LABEL),
-        F.when(F.col("step") < 1, F.lit("step: below 1")),
+        *((name, _number_problem(name, max_abs)) for name in NUMERIC if name != LABEL),
         *(
-            F.when(F.coalesce(F.col(name), F.lit("")) == "", F.lit(f"{name}: empty"))
+            (name, F.when(F.coalesce(F.col(name), F.lit("")) == "", F.lit(f"{name}: empty")))
             for name in ("type", CUSTOMER, "nameDest")
         ),
-        F.when(
+        ("type", F.when(
             (F.col("type") != "") & ~F.col("type").isin(*TRANSACTION_TYPES),
-            F.concat(F.lit("type: unknown value '"), F.col("type"), F.lit("'")),
-        ),
-        *(F.when(F.col(name) < 0, F.lit(f"{name}: negative")) for name in NON_NEGATIVE),
-        F.when(~F.col("isFlaggedFraud").isin(0, 1), F.lit("isFlaggedFraud: not 0 or 1")),
+            F.concat(F.lit("type: unknown value '"), _cut(F.col("type")), F.lit("'")),
+        )),
+        (LABEL, _label_problem(batch)),
     ]
-    return F.concat_ws("; ", *checks)
+    return [
+        F.when(~F.array_contains(F.col("bad_utf8"), name), check)
+        for name, check in checks
+        if check is not None
+    ]
 
 
-def parse_transactions(raw: DataFrame) -> DataFrame:
-    """Typed columns, the original text of each (``raw_<name>``), the problems and the file."""
-    return raw.select(
+def _row_problems(n_fields: int, batch: Batch, max_abs: float) -> Column:
+    """One text per row listing every problem with it; empty when the row is valid.
+
+    A row whose shape is wrong (field count, quotes) gets only that reason: its values are
+    not where the header says.
+    """
+    shape = F.when(
+        F.col("fields") != n_fields,
+        F.concat(F.lit("row has "), F.col("fields").cast("string"),
+                 F.lit(f" fields, the header {n_fields}")),
+    ).when(
+        ~F.col("quotes_ok"),
+        F.lit("row: its quotes do not pair up (a quoted value may not span lines)"),
+    )
+    utf8 = F.when(F.size("bad_utf8") > 0, F.array_join(
+        F.transform("bad_utf8", lambda name: F.concat(name, F.lit(": not valid UTF-8"))), "; "
+    ))
+    values = F.concat_ws("; ", utf8, *_value_problems(batch, max_abs))
+    return F.coalesce(shape, values)
+
+
+def _line_facts(raw: DataFrame) -> list[Column]:
+    """The line facts of the dataset (see ``csv_lines``); neutral ones for a DataFrame read by
+    Spark's CSV reader (no field count, encoding or line number to check)."""
+    if LINE in raw.columns:
+        return [F.col(f"{LINE}.{name}").alias(name) for name in (
+            "fields", "bad_utf8", "quotes_ok", "block", "row", "text")] + [
+            F.col(f"{LINE}.file").alias("source_file")]
+    return [
+        F.lit(len(raw.columns)).alias("fields"),
+        F.array().cast("array<string>").alias("bad_utf8"),
+        F.lit(True).alias("quotes_ok"),
+        F.lit(None).cast("long").alias("block"),
+        F.lit(None).cast("long").alias("row"),
+        F.lit(None).cast("string").alias("text"),
+        F.input_file_name().alias("source_file"),
+    ]
+
+
+def parse_transactions(raw: DataFrame, batch: Batch = TRAINING, max_abs: float = 1e13
+                       ) -> DataFrame:
+    """Typed columns, the original text of each (``raw_<name>``), the line facts, the problems.
+
+    Header lines (a file's own or one repeated, as in concatenated files) and blank lines
+    are not rows.
+    """
+    n_fields = len([name for name in raw.columns if name != LINE])
+    rows = raw
+    if LINE in raw.columns:
+        rows = raw.where(~F.col(f"{LINE}.header") & (F.col(f"{LINE}.text") != ""))
+    if LABEL not in raw.columns:  # a scoring batch without labels (check_columns allows it)
+        rows = rows.withColumn(LABEL, F.lit(None).cast("string"))
+    return rows.select(
         *(_parsed(name).alias(name) for name in RAW_COLUMNS),
         *(F.col(name).alias(f"raw_{name}") for name in RAW_COLUMNS),
-        F.input_file_name().alias("source_file"),
-    ).withColumn("problems", _row_problems())
+        *_line_facts(raw),
+    ).select(
+        "*",
+        _row_problems(n_fields, batch, max_abs).alias("problems"),
+        _shaped(n_fields).alias("shaped"),
+        _bad_label(n_fields, batch).alias("bad_label"),
+    )
 
 
 def _malformed() -> Column:
@@ -116,27 +230,39 @@ def _malformed() -> Column:
     return F.col("problems") != ""
 
 
-def _bad_label() -> Column:
-    """True for a row whose label is not 0 or 1 (a file problem, see :func:`_check_labels`)."""
-    return ~F.col(LABEL).isin(0, 1) | F.col(LABEL).isNull()
+def _shaped(n_fields: int) -> Column:
+    """True for a row with as many fields as the header and paired quotes."""
+    return (F.col("fields") == n_fields) & F.col("quotes_ok")
+
+
+def _bad_label(n_fields: int, batch: Batch) -> Column:
+    """True for a training row whose label is not 0 or 1 (a file problem, see
+    :func:`_check_labels`); rows whose shape or label bytes are wrong are quarantined instead.
+    """
+    if not batch.label_required:
+        return F.lit(False)
+    readable = _shaped(n_fields) & ~F.array_contains(F.col("bad_utf8"), LABEL)
+    return readable & (~F.col(LABEL).isin(0, 1) | F.col(LABEL).isNull())
 
 
 def _summary_columns() -> list[Column]:
     """Every count the checks need, from the laid-out rows (see :func:`_parse_once`).
 
     A value was present in the file when it parsed, or else when the row kept its original
-    text (every row with a problem or a bad label does).
+    text (every row with a problem or a bad label does); rows of the wrong shape do not count.
     """
+    shaped = F.col("original").isNull() | F.col("original.shaped")
     return [
         F.count(F.lit(1)).alias("rows"),
         F.sum(_malformed().cast("long")).alias("quarantined"),
-        F.sum(_bad_label().cast("long")).alias("bad_labels"),
+        F.sum(F.col("bad_label").cast("long")).alias("bad_labels"),
         *(
-            F.count(F.when(F.col(name).isNotNull() | F.col(f"original.{name}").isNotNull(), 1))
-            .alias(f"present:{name}")
+            F.count(F.when(
+                shaped & (F.col(name).isNotNull() | F.col(f"original.{name}").isNotNull()), 1
+            )).alias(f"present:{name}")
             for name in NUMERIC
         ),
-        *(F.count(name).alias(f"parsed:{name}") for name in NUMERIC),
+        *(F.count(F.when(shaped, F.col(name))).alias(f"parsed:{name}") for name in NUMERIC),
     ]
 
 
@@ -167,80 +293,82 @@ def _parse_once(parsed: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, 
     Parsing the CSV is the most expensive step of the split: the counts, the quarantine, the
     shards and the history features would each parse it again. Instead one pass fills the
     cache and counts what it holds, and the others read the cache. It holds what they need:
-    the typed values, the problems, and the original text and file of the rows with a problem
-    or a bad label. Cached blocks are kept deserialized (``persist()``'s default): every
-    reader then skips a deserialization pass, and filling them skips a serialization pass.
-    The run releases the cache once every node reading it in memory has saved its outputs
-    (locally: the aggregate stage, see ``hooks.spark_cache``).
+    the typed values, the problems, and the original text, file and place of the rows with a
+    problem or a bad label. Cached blocks are kept deserialized (``persist()``'s default):
+    every reader then skips a deserialization pass, and filling them skips a serialization
+    pass. The run releases the cache once every node reading it in memory has saved its
+    outputs (locally: the aggregate stage, see ``hooks.spark_cache``).
     """
-    original = F.struct(*(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS),
-                        F.col("source_file"))
+    original = F.struct(
+        *(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS),
+        *(F.col(name) for name in ("source_file", "block", "row", "text", "shaped")),
+    )
     typed = parsed.select(
         *RAW_COLUMNS,
         "problems",
-        F.when(_malformed() | _bad_label(), original).alias("original"),
+        "bad_label",
+        F.when(_malformed() | F.col("bad_label"), original).alias("original"),
     )
     cached = cache(lay_out_by_customer(typed, n_shards))
     summary = cached.agg(*_summary_columns()).first().asDict()  # the one pass
     return cached, {key: int(value or 0) for key, value in summary.items()}
 
 
-def _check_types(summary: dict[str, int], parsed: DataFrame, source: str) -> None:
+def _check_types(summary: dict[str, int], parsed: DataFrame, source: str, batch: Batch) -> None:
     """A column where no value parses has the wrong type: a file problem, not a row problem."""
     for name in NUMERIC:
         if summary[f"present:{name}"] and not summary[f"parsed:{name}"]:
-            example = parsed.select(f"raw_{name}").dropna().first()[0]
+            example = parsed.where("shaped").select(f"raw_{name}").dropna().first()[0]
             raise RawDataError(
-                f"{DATASET}: column '{name}' has the wrong type in {source}: expected "
-                f"{_ARTICLE[RAW_COLUMNS[name]]}, found values like '{example}'"
+                f"{batch.dataset}: column '{name}' has the wrong type in {source}: expected "
+                f"{_ARTICLE[RAW_COLUMNS[name]]}, found values like '{shown(example)}'"
             )
 
 
-def _check_labels(summary: dict[str, int], parsed: DataFrame, source: str) -> None:
+def _file_and_line(raw: DataFrame) -> Column:
+    """``<file> line <n>`` of each of ``rows`` (``<file>`` alone without line facts)."""
+    file = F.regexp_replace(F.col("source_file"), "^file:(//)?", "")
+    if LINE not in raw.columns:
+        return file
+    number = line_number(raw, F.col("source_file"), F.col("block"), F.col("row"))
+    return F.concat(file, F.lit(" line "), number.cast("string"))
+
+
+def _check_labels(summary: dict[str, int], raw: DataFrame, parsed: DataFrame, source: str,
+                  batch: Batch) -> None:
     if summary["bad_labels"]:
-        found = [
-            row[0]
-            for row in parsed.where(_bad_label())
-            .select(F.coalesce(f"raw_{LABEL}", F.lit("empty")))
-            .distinct()
-            .limit(5)
-            .collect()
-        ]
+        bad = parsed.where("bad_label")
+        found = bad.select(
+            F.coalesce(f"raw_{LABEL}", F.lit("empty")).alias("value"),
+            _file_and_line(raw).alias("where"),
+        ).limit(5).collect()
+        values = ", ".join(dict.fromkeys(shown(row["value"], SHOWN) for row in found))
         raise RawDataError(
-            f"{DATASET}: column '{LABEL}' must be 0 or 1 in {source}; found "
-            f"{summary['bad_labels']} rows with other values ({', '.join(found)}); "
-            "fix or remove those rows"
+            f"{batch.dataset}: column '{LABEL}' must be 0 or 1 in {source}; found "
+            f"{summary['bad_labels']} rows with other values ({values}; first at "
+            f"{found[0]['where']}); fix or remove those rows"
         )
 
 
-def validate_transactions(
-    raw: DataFrame, params: SplitParams
+def _validate(
+    raw: DataFrame, params: SplitParams, batch: Batch
 ) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
-    """Check the file, parse every row, and set malformed rows aside with their reasons.
-
-    Returns the valid rows (typed, laid out by customer in ``split.n_shards`` partitions),
-    the quarantined rows (original text, ``problems``, ``source_file``) and a report with
-    the counts and the most frequent problems.
-    """
-    n_shards = params.n_shards
     source = source_of(raw)
-    check_columns(raw.columns, source)
-    parsed = parse_transactions(raw)
-    cached, summary = _parse_once(parsed, n_shards)
+    check_columns(raw.columns, source, batch)
+    parsed = parse_transactions(raw, batch, params.max_abs_amount)
+    cached, summary = _parse_once(parsed, params.n_shards)
     if not summary["rows"]:
-        raise RawDataError(f"{DATASET}: no rows in {source}; expected PaySim transactions")
-    _check_types(summary, parsed, source)
-    _check_labels(summary, parsed, source)
+        raise RawDataError(
+            f"{batch.dataset}: no rows in {source}; expected PaySim transactions"
+        )
+    _check_types(summary, parsed, source, batch)
+    _check_labels(summary, raw, parsed, source, batch)
 
     valid = cached.where(~_malformed()).select(*RAW_COLUMNS)
-    quarantine = cached.where(_malformed()).select(
-        *(F.col(f"original.{name}").alias(name) for name in RAW_COLUMNS),
-        "problems",
-        F.col("original.source_file").alias("source_file"),
-    )
-    if not summary["quarantined"]:  # known empty: no need to scan the rows for bad ones
-        quarantine = quarantine.limit(0)
+    quarantine = _quarantine(raw, cached, known_empty=not summary["quarantined"])
     report = {
+        "dataset": batch.dataset,
+        "quarantine": batch.quarantine,
         "source": source,
         "rows": summary["rows"],
         "quarantined": summary["quarantined"],
@@ -249,15 +377,73 @@ def validate_transactions(
     }
     if report["quarantined"]:
         logger.warning(
-            "%s: %d of %d rows quarantined: %s",
-            DATASET, report["quarantined"], report["rows"], report["top_problems"],
+            "%s: %d of %d rows quarantined (see the dataset '%s'): %s",
+            batch.dataset, report["quarantined"], report["rows"], batch.quarantine,
+            report["top_problems"],
         )
     return valid, quarantine, report
 
 
+def _quarantine(raw: DataFrame, cached: DataFrame, known_empty: bool) -> DataFrame:
+    """The malformed rows: original text, ``problems``, ``source_file``, ``line``, ``raw_line``.
+
+    ``raw_line`` is the whole line (bytes that are not UTF-8 shown as U+FFFD), so a row with
+    extra fields keeps them too.
+    """
+    rows = cached.where(_malformed())
+    if known_empty:  # no need to scan the rows for bad ones, nor to count lines
+        return rows.select(
+            *(F.col(f"original.{name}").alias(name) for name in RAW_COLUMNS),
+            "problems",
+            F.col("original.source_file").alias("source_file"),
+            F.lit(None).cast("long").alias("line"),
+            F.col("original.text").alias("raw_line"),
+        ).limit(0)
+    flat = rows.select(
+        *(F.col(f"original.{name}").alias(name) for name in RAW_COLUMNS),
+        "problems",
+        *(F.col(f"original.{name}").alias(name) for name in ("source_file", "block", "row")),
+        F.col("original.text").alias("raw_line"),
+    )
+    line = (line_number(raw, F.col("source_file"), F.col("block"), F.col("row"))
+            if LINE in raw.columns else F.lit(None).cast("long"))
+    return flat.select(
+        *RAW_COLUMNS,
+        "problems",
+        F.regexp_replace("source_file", "^file:(//)?", "").alias("source_file"),
+        line.alias("line"),
+        "raw_line",
+    )
+
+
+def validate_transactions(
+    raw: DataFrame, params: SplitParams
+) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
+    """Check the training file, parse every row, and set malformed rows aside with their reasons.
+
+    Returns the valid rows (typed, laid out by customer in ``split.n_shards`` partitions),
+    the quarantined rows (original text, ``problems``, ``source_file``, ``line``,
+    ``raw_line``) and a report with the counts and the most frequent problems. Every row
+    needs a label (``isFraud`` 0 or 1).
+    """
+    return _validate(raw, params, TRAINING)
+
+
+def validate_scoring_transactions(
+    raw: DataFrame, params: SplitParams
+) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
+    """:func:`validate_transactions` for a scoring batch, where ``isFraud`` is optional.
+
+    The column may be missing or a row's value empty (null in the output); a value given
+    must be 0 or 1, else the row is quarantined.
+    """
+    return _validate(raw, params, SCORING)
+
+
 def _top_problems(quarantine: DataFrame, limit: int = 10) -> dict[str, int]:
+    """The most frequent reasons, escaped and cut short for logs, tags and reports."""
     rows = quarantine.groupBy("problems").count().orderBy(F.desc("count"), "problems").limit(limit)
-    return {row["problems"]: int(row["count"]) for row in rows.collect()}
+    return {shown(row["problems"], 200): int(row["count"]) for row in rows.collect()}
 
 
 def enforce_quarantine_threshold(
@@ -270,10 +456,12 @@ def enforce_quarantine_threshold(
     limit = params.max_quarantine_fraction
     if report["quarantined_fraction"] > limit:
         raise RawDataError(
-            f"{DATASET}: {report['quarantined']} of {report['rows']} rows in {report['source']} "
+            f"{report.get('dataset', TRAINING.dataset)}: {report['quarantined']} of "
+            f"{report['rows']} rows in {report['source']} "
             f"are malformed ({report['quarantined_fraction']:.2%}), above "
             f"split.max_quarantine_fraction={limit}; most frequent problems: "
-            f"{report['top_problems']}. See the dataset 'quarantined_transactions', fix the "
+            f"{report['top_problems']}. See the dataset "
+            f"'{report.get('quarantine', TRAINING.quarantine)}', fix the "
             "file, or raise the threshold"
         )
     return transactions
