@@ -9,7 +9,7 @@ from kedro.pipeline import Node, Pipeline
 from fraud_detection.pipelines.aggregate.nodes import build_model_input_table
 from fraud_detection.pipelines.split.nodes import (
     enforce_quarantine_threshold,
-    validate_transactions,
+    validate_scoring_transactions,
 )
 
 from .nodes import score_transactions
@@ -19,7 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                validate_transactions,
+                validate_scoring_transactions,
                 inputs=["scoring_transactions@spark", "params:split"],
                 outputs=[
                     "scoring_parsed_transactions",
