@@ -42,7 +42,7 @@ $(INSTALLED): pyproject.toml | check-python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@echo "Building the JVM class archive for faster Spark starts (about 30 s)..."
-	@$(BIN)/python -m fraud_detection.jvm_archive >/dev/null 2>&1 \
+	@$(BIN)/python -m tooling.jvm_archive >/dev/null 2>&1 \
 	  || echo "No JVM class archive (is Java 17 on PATH?): Spark starts work, about 3 s slower."
 	@touch $@
 

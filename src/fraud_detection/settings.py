@@ -42,7 +42,7 @@ CONFIG_LOADER_ARGS = {
     # parameters file. Catalog entries are still replaced whole.
     "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
     # ${python_prefix:}: the environment the project runs in (.venv), where `make install`
-    # puts the JVM class archive (fraud_detection.jvm_archive) that spark.yml points at.
+    # puts the JVM class archive (tooling/jvm_archive.py) that spark.yml points at.
     "custom_resolvers": {"python_prefix": lambda: sys.prefix},
 }
 
