@@ -37,9 +37,10 @@ def test_flatten_prefixes_by_parameters_file_and_masks_secrets():
 def test_typed_parameters_are_logged_as_plain_values():
     """Kedro hands the hooks the typed parameters the nodes receive."""
     split = SplitParams(n_shards=16, max_quarantine_fraction=0.01)
-    assert plain({"split": split, "spark": {"master": "local[2]"}, "seed": 1}) == {
-        "split": {"n_shards": 16, "max_quarantine_fraction": 0.01},
-        "spark": {"master": "local[2]"}, "seed": 1}
+    found = plain({"split": split, "spark": {"master": "local[2]"}, "seed": 1})
+    assert found == {"split": found["split"], "spark": {"master": "local[2]"}, "seed": 1}
+    assert found["split"] == {name: getattr(split, name) for name in SplitParams.model_fields}
+    assert (found["split"]["n_shards"], found["split"]["max_quarantine_fraction"]) == (16, 0.01)
     assert flatten(plain({"split": split}))["split.n_shards"] == "16"
 
 
@@ -111,3 +112,24 @@ def test_content_digest_covers_names_and_bytes_but_not_spark_markers(tmp_path: P
     (folder / "part-0.parquet").write_bytes(b"abd")
     assert content_digest([folder]) != first
     assert content_digest([tmp_path / "missing"]) is None
+
+
+def test_the_error_tag_shows_bad_bytes_escaped_cut_short_and_no_secret(tmp_path, monkeypatch):
+    """A real (SQLite) store: the failed run's ``error`` tag as the MLflow UI would show it."""
+    from fraud_detection.hooks.mlflow_tracking import MlflowTrackingHook
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    hook = MlflowTrackingHook()
+    hook.settings = MlflowSettings.from_config({"tracking_uri": "sqlite:///t.db"}, tmp_path)
+    hook.settings.activate()
+    run = mlflow.start_run()
+    hook._run_id, hook._owns_run = run.info.run_id, True
+    raw = b"nameOrig \xff\xfe\x1b[31m at http://user:pw@host:5000 " + b"x" * 5000
+    hook.on_pipeline_error(ValueError(raw.decode("utf-8", "surrogateescape")))
+
+    finished = mlflow.MlflowClient().get_run(run.info.run_id)
+    tag = finished.data.tags["error"]
+    assert finished.info.status == "FAILED"
+    assert tag.startswith(r"ValueError: nameOrig \udcff\udcfe\x1b[31m at http://***@host:5000 x")
+    assert tag.endswith("characters)") and len(tag) < 2100
+    assert "pw" not in tag and tag.isprintable()
