@@ -216,6 +216,7 @@ def test_a_bad_input_file(failed_runs):
                           "rename column 'amt' to 'amount'")
     # Spark started once, quietly, logging to logs/spark.log
     assert "Using Spark's default log4j profile" not in output
+    assert output.count("Using incubator modules") == 1  # the JVM's one start-up line
     assert (project / "logs" / "spark.log").exists()
 
 

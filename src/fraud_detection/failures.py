@@ -32,7 +32,7 @@ from fraud_detection.logs import VERBOSE, cut_java_frames, verbose
 from fraud_detection.tracking.config import redact
 
 LOG_FILE = Path("logs") / "last-failure.log"
-_PACKAGE = str(Path(__file__).resolve().parent)
+_PACKAGE = Path(__file__).resolve().parent
 
 
 def _known_user_errors() -> tuple[type[BaseException], ...]:
@@ -55,7 +55,7 @@ def _known_user_errors() -> tuple[type[BaseException], ...]:
 def _raised_by_project(error: BaseException) -> bool:
     """Whether the innermost frame of ``error`` is this project's code (not Kedro's wrapper)."""
     frames = traceback.extract_tb(error.__traceback__)
-    return bool(frames) and str(Path(frames[-1].filename).resolve()).startswith(_PACKAGE)
+    return bool(frames) and Path(frames[-1].filename).resolve().is_relative_to(_PACKAGE)
 
 
 def user_error(error: BaseException) -> BaseException | None:
