@@ -131,7 +131,7 @@ def complete_versions(dataset: AbstractVersionedDataset, paths: list[str]) -> li
     fs = filesystem(dataset)
     skipped = []
     for index, path in enumerate(paths):
-        reason = why_incomplete(fs, path)
+        reason = _checked(fs, path)
         if reason is None:
             _report(skipped, PurePosixPath(path).parent.name)
             return paths[index:]
@@ -143,6 +143,17 @@ def complete_versions(dataset: AbstractVersionedDataset, paths: list[str]) -> li
             "pipeline that writes it again, or delete those folders"
         )
     return paths
+
+
+def _checked(fs: fsspec.AbstractFileSystem, path: str) -> str | None:
+    """:func:`why_incomplete`, or ``None`` with a warning where the file system cannot tell
+    (e.g. a listing refused): the version loads as Kedro alone would load it."""
+    try:
+        return why_incomplete(fs, path)
+    except Exception as error:  # noqa: BLE001 - a check that fails must not stop the load
+        logger.warning("%s: cannot check that this version is complete (%s); loading it",
+                       path, error)
+        return None
 
 
 def _report(skipped: list[tuple[str, str]], loaded: str | None) -> None:

@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import os
 import tomllib
+import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mlflow import MlflowClient
+# MLflow loads this module while `import mlflow` runs (to register the provider): MLflow
+# and the modules that import it are imported inside the functions, once it is loaded.
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
-from fraud_detection.tracking.config import MlflowSettings
+    from fraud_detection.tracking.config import MlflowSettings
 
 PACKAGE = "fraud_detection"
 
@@ -26,6 +31,8 @@ PACKAGE = "fraud_detection"
 def experiment_id(settings: MlflowSettings, client: MlflowClient | None = None) -> str:
     """The configured experiment's ID; created (with the project's artifact folder for a
     local store) when it does not exist yet."""
+    from mlflow import MlflowClient
+
     client = client or MlflowClient()
     experiment = client.get_experiment_by_name(settings.experiment_name)
     if experiment is not None:
@@ -47,15 +54,20 @@ def is_project(folder: Path) -> bool:
 def project_settings(project: Path, env: str | None = None) -> MlflowSettings:
     """``conf/<env>/mlflow.yml`` over ``conf/base/mlflow.yml``, read as Kedro reads them
     (``KEDRO_ENV`` or ``local``)."""
-    from kedro.config import OmegaConfigLoader  # only when asked: mlflow loads this module
+    from kedro.config import OmegaConfigLoader
 
-    loader = OmegaConfigLoader(
-        conf_source=str(project / "conf"), base_env="base",
-        default_run_env=env or os.environ.get("KEDRO_ENV") or "local",
-        config_patterns={"mlflow": ["mlflow*", "mlflow*/**"]},
-        merge_strategy={"mlflow": "soft"},
-    )
-    return MlflowSettings.from_config(dict(loader["mlflow"]), project)
+    from fraud_detection.tracking.config import MlflowSettings
+
+    with warnings.catch_warnings():  # Kedro 1.7 calls OmegaConf's deprecated API itself
+        warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
+        loader = OmegaConfigLoader(
+            conf_source=str(project / "conf"), base_env="base",
+            default_run_env=env or os.environ.get("KEDRO_ENV") or "local",
+            config_patterns={"mlflow": ["mlflow*", "mlflow*/**"]},
+            merge_strategy={"mlflow": "soft"},
+        )
+        config = dict(loader["mlflow"])
+    return MlflowSettings.from_config(config, project)
 
 
 class ProjectExperimentProvider:
