@@ -104,7 +104,9 @@ def test_a_value_of_the_wrong_type_stops_the_run_before_any_work(tmp_path):
     aggregate.write_text(aggregate.read_text().replace("balance_tolerance: 0.01",
                                                        "balance_tolerance: -1"))
     with pytest.raises(InvalidParameterError) as raised:
-        run_kedro(project, params={"train": {"model": {"max_depth": "abc"}}})
+        # --params sets another key of split: n_shards still comes from conf/local.
+        run_kedro(project, params={"train": {"model": {"max_depth": "abc"}},
+                                   "split": {"max_quarantine_fraction": 0.5}})
     assert str(raised.value).splitlines()[1:] == [
         "- split.n_shards = 0 (from conf/local): Input should be greater than or equal to 1",
         ("- aggregate.balance_tolerance = -1 (from conf/base): Input should be greater than or "

@@ -58,7 +58,10 @@ class ParameterCheckHook:
     def after_context_created(self, context) -> None:
         loader = context.config_loader
         params, base = dict(loader["parameters"]), _base_parameters(loader)
-        given = set(key_paths(loader.runtime_params or {}))
+        runtime = loader.runtime_params or {}
+        # The keys --params set a value at; `--params split.n_shards=3` sets n_shards, not split.
+        given = {path for path in key_paths(runtime)
+                 if not isinstance(_at(runtime, path.split(".")), dict)}
         env = f"conf/{context.env or 'local'}"
 
         def source(path: str) -> str:
