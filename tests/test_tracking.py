@@ -135,6 +135,7 @@ def test_run_logs_model_plots_and_reports(tracked, tmp_path):
     inputs = {spec.name for spec in model.signature.inputs}
     assert {"type", "amount", "errorBalanceOrig", "custPriorTxnCount"} <= inputs
     assert [spec.name for spec in model.signature.outputs] == ["prediction"]
+    assert model.metadata == {"transaction_types": ["CASH_OUT", "TRANSFER"]}  # its scope
     # The logged model is the one the run saved as its fraud_model version, copied.
     saved = project / "data/06_models/fraud_model" / runs[1].data.tags[
         "kedro.output.fraud_model"] / "fraud_model"
@@ -165,6 +166,9 @@ def test_registry_versions_coordinates_and_aliases(tracked):
         assert tags["coordinate"] == f"com.example.fraud:paysim-decision-tree:1.0.{number}"
         assert tags["run_id"] == run.info.run_id
         assert tags["data.model_input_table"] and tags["metric.auprc"]
+        # Its scope, the types train.transaction_types kept: on the version and the run.
+        assert tags["transaction_types"] == "CASH_OUT,TRANSFER"
+        assert run.data.tags["transaction_types"] == "CASH_OUT,TRANSFER"
     decisions = [client.get_run(r.info.run_id).data.tags for r in runs]
     assert [t["registry.decision"] for t in decisions] == ["champion", "champion", "challenger"]
     assert decisions[0]["registry.reason"] == "no champion yet"

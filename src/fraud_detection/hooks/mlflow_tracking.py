@@ -44,6 +44,7 @@ from fraud_detection.tracking.git import git_info
 from fraud_detection.tracking.model_logging import (
     log_spark_model,
     log_spark_model_in_background,
+    scope_tags,
 )
 from fraud_detection.tracking.registry import register_and_promote
 from fraud_detection.tracking.stale_runs import end_stale_runs, process_tags
@@ -293,13 +294,15 @@ class MlflowTrackingHook:
             # Logged while the next nodes evaluate it, from the files Spark just wrote.
             saved = getattr(stored_dataset(self._catalog.get(dataset_name)), "saved_uri", None)
             self._model_log = log_spark_model_in_background(
-                self._run_id, data, self._example_rows, saved
+                self._run_id, data, self._example_rows, saved, self._trained_types()
             )
             self._example_rows = None
         if dataset_name == self.settings.role("plots") and self.settings.log.get("plots"):
             self._log_plots(dataset_name, data)
         if dataset_name in (self.settings.role("reports") or []):
             mlflow.log_dict(data, f"reports/{dataset_name}.json")
+        if dataset_name in (self.settings.role("run_metrics") or []):
+            mlflow.log_metrics(_numeric(data))
 
     def _log_plots(self, dataset_name: str, figures: dict[str, Any]) -> None:
         """The PNG files Kedro just saved; the figures are drawn again only when those
@@ -327,7 +330,7 @@ class MlflowTrackingHook:
         if self._model_log is not None:  # logging since the model was fitted
             info, self._model_log = self._model_log.result(), None
         else:  # the run started after the fit (e.g. --from-nodes evaluate_model)
-            info = log_spark_model(model, evaluation)
+            info = log_spark_model(model, evaluation, transaction_types=self._trained_types())
         if not self.settings.log.get("register"):
             return
         settings, metric = self.settings, self.settings.champion["metric"]
@@ -346,6 +349,7 @@ class MlflowTrackingHook:
                 **{f"metric.{k}": str(v) for k, v in metrics.items() if _is_number(v)},
                 **({FINGERPRINT_TAG: rows_fingerprint} if rows_fingerprint else {}),
                 **self._data_version_tags(),
+                **scope_tags(info),
             },
         )
         how = champion.how.get(promotion.champion_before or "")
@@ -358,6 +362,10 @@ class MlflowTrackingHook:
             **({"registry.champion_score": how} if how else {}),
         })
         mlflow.log_dict(promotion.as_dict(), "registry/promotion.json")
+
+    def _trained_types(self) -> list[str] | None:
+        """``train.transaction_types``: the model's scope, recorded with it."""
+        return (self._params.get("train") or {}).get("transaction_types")
 
     def _champion_scorer(self, rows: DataFrame) -> ChampionScorer:
         settings = self.settings
