@@ -1,4 +1,5 @@
-"""Scoring batch -> validated rows (+ quarantine) -> features -> predictions of a registered model.
+"""Scoring batch -> validated rows (+ quarantine) -> features -> predictions of a registered model
+-> the run's counts (scored, out of the model's scope).
 
 The same node functions as training, on the scoring datasets of ``catalog_score.yml``: a batch
 is checked and featurised exactly as the training data was.
@@ -12,7 +13,7 @@ from fraud_detection.pipelines.split.nodes import (
     validate_scoring_transactions,
 )
 
-from .nodes import score_transactions
+from .nodes import score_transactions, summarize_scoring
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -45,6 +46,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["scoring_features", "scoring_model", "params:score"],
                 outputs="scored_transactions",
                 name="score_transactions",
+            ),
+            Node(
+                summarize_scoring,
+                inputs="scored_transactions",
+                outputs="scoring_report",
+                name="summarize_scoring",
             ),
         ]
     )
