@@ -32,10 +32,10 @@ def normalized(types: Iterable[str]) -> tuple[str, ...]:
     found = tuple(sorted({str(t).strip() for t in types}))
     unknown = [t for t in found if t not in TRANSACTION_TYPES]
     if unknown or not found:
-        raise ValueError(
-            f"model scope {SCOPE_KEY!r}: {', '.join(map(repr, unknown)) or 'no type'} is not "
-            f"a transaction type; the scope lists one or more of {', '.join(TRANSACTION_TYPES)}"
-        )
+        what = f"{', '.join(map(repr, unknown))} is not a transaction type" if unknown else (
+            "lists no type")
+        raise ValueError(f"model scope {SCOPE_KEY!r}: {what}; the scope lists one or more "
+                         f"of {', '.join(TRANSACTION_TYPES)}")
     return found
 
 

@@ -6,10 +6,17 @@ from __future__ import annotations
 import pytest
 from kedro.io import DataCatalog
 from kedro.io.core import DatasetError
+from mlflow.models import Model
 from mlflow.tracking import MlflowClient
+from pyspark.ml import PipelineModel
+from pyspark.ml.feature import StringIndexerModel, VectorAssembler
 from pyspark.sql import functions as F
 
-from fraud_detection.datasets.mlflow_model import MlflowModelDataset, RegisteredModel
+from fraud_detection.datasets.mlflow_model import (
+    MlflowModelDataset,
+    RegisteredModel,
+    version_scope,
+)
 from fraud_detection.provenance import model_provenance
 from fraud_detection.provenance.lookup import ProvenanceError
 from tests.registry import fit_small_model, input_example, mlflow_uris, register_version
@@ -19,6 +26,7 @@ needs_server = pytest.mark.integration
 
 NAME = "dataset-test-model"
 OTHER = "dataset-test-other"
+SCOPED = "dataset-test-scoped"
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +64,10 @@ def test_alias_resolves_to_its_version_with_stamps_and_threshold(registry):
     assert len(loaded.run_id) == 32
     assert loaded.threshold == pytest.approx(0.3)  # the training run's 'threshold' metric
     assert ds.resolved_version == version
+    # Registered without a recorded scope: the values its type indexer was fitted on, the
+    # types train.transaction_types kept.
+    assert (loaded.transaction_types, loaded.scope_source) == (
+        ("CASH_OUT", "TRANSFER"), "type indexer")
     # The downloaded files are gone; the model still works, exactly like the one logged.
     assert predictions(loaded.model, registry["table"]) == predictions(
         registry["model"], registry["table"])
@@ -116,6 +128,56 @@ def test_provenance_of_an_unknown_model_or_ref_lists_what_exists(registry):
     with pytest.raises(ProvenanceError, match="no registered model 'fraud-detektor'") as error:
         model_provenance("fraud-detektor", "champion", client)
     assert NAME in str(error.value) and OTHER in str(error.value)
+
+
+@needs_server
+def test_resolve_pins_the_version_for_the_next_load(registry):
+    """A run resolves its model first (hooks.model_refs): a moved alias does not change it."""
+    client = MlflowClient(tracking_uri=registry["url"])
+    ds = dataset(registry, "champion")
+    assert ds.resolve() == registry["champion"]
+    client.set_registered_model_alias(NAME, "champion", str(registry["challenger"]))
+    try:
+        assert ds.load().version == registry["champion"]  # the version resolved first
+        assert ds.load().version == registry["challenger"]  # a later load resolves again
+    finally:
+        client.set_registered_model_alias(NAME, "champion", str(registry["champion"]))
+    with pytest.raises(DatasetError, match="has no alias 'staging'"):
+        dataset(registry, "staging").resolve()
+
+
+@needs_server
+def test_the_scope_is_the_version_tag_else_the_model_metadata(registry):
+    version = register_version(registry["url"], SCOPED, registry["model"],
+                               input_example(registry["model"], registry["table"]),
+                               transaction_types=("TRANSFER",))
+    client = MlflowClient(tracking_uri=registry["url"])
+    ds = dataset(registry, version, name=SCOPED)
+    loaded = ds.load()
+    assert (loaded.transaction_types, loaded.scope_source) == (("TRANSFER",), "version tag")
+    client.set_model_version_tag(SCOPED, str(version), "transaction_types", "CASH_IN, PAYMENT")
+    assert ds.load().transaction_types == ("CASH_IN", "PAYMENT")  # the registry's record wins
+    client.delete_model_version_tag(SCOPED, str(version), "transaction_types")
+    loaded = ds.load()
+    assert (loaded.transaction_types, loaded.scope_source) == (("TRANSFER",), "model metadata")
+    client.set_model_version_tag(SCOPED, str(version), "transaction_types", "TRANSFER,WIRE")
+    with pytest.raises(DatasetError) as error:
+        ds.load()
+    assert str(error.value) == (
+        f"models:/{SCOPED}/{version}: the version tag 'transaction_types' is not a scope: "
+        "model scope 'transaction_types': 'WIRE' is not a transaction type; the scope lists "
+        "one or more of CASH_IN, CASH_OUT, DEBIT, PAYMENT, TRANSFER. Set the version's tag "
+        "'transaction_types' to the types it was trained on, e.g. CASH_OUT,TRANSFER")
+
+
+def test_a_model_without_a_recorded_scope_or_type_indexer_has_an_unknown_scope(spark):
+    assembler = VectorAssembler(inputCols=["amount"], outputCol="features")
+    assert version_scope("models:/m/1", {}, Model(), PipelineModel([assembler])) == (None, None)
+    indexer = StringIndexerModel.from_labels(["PAYMENT", "DEBIT"], inputCol="type",
+                                             outputCol="typeIndex")
+    assert version_scope("models:/m/1", {"transaction_types": " "}, Model(),
+                         PipelineModel([indexer, assembler])) == (
+        ("DEBIT", "PAYMENT"), "type indexer")
 
 
 @pytest.mark.parametrize("ref", ["", "  ", 0, -3, True, 1.5, "my alias", None])
