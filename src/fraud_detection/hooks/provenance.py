@@ -70,7 +70,7 @@ class ProvenanceHook:
         self._read: dict[str, DatasetVersion] = {}  # every version the run's nodes read
         self._produced: set[str] = set()  # base names of the datasets the run's nodes write
         self._lineage: dict[str, Lineage] = {}  # per node
-        self._saved_by: dict[str, Node] = {}  # output -> the node that saved it
+        self._derived: dict[str, Lineage] = {}  # output -> what its node derived it from
         self._parameters: dict[str, Any] = {}  # the values the run's nodes read
         # Versions whose content digest is still being computed, in the order they came.
         self._pending: list[tuple[str, bool, LocatedVersion, Future]] = []
@@ -94,7 +94,7 @@ class ProvenanceHook:
             atexit.register(self._finish_interrupted)
             self._exit_registered = True
         self.inputs, self.outputs, self._read, self._pending = {}, {}, {}, []
-        self._lineage, self._saved_by, self._parameters = {}, {}, {}
+        self._lineage, self._derived, self._parameters = {}, {}, {}
         self._pipeline = pipeline
         self._produced = {base_name(name) for name in pipeline.all_outputs()}
         self._digests = BackgroundDigests()
@@ -116,10 +116,11 @@ class ProvenanceHook:
 
     @hook_impl
     def before_dataset_saved(self, dataset_name: str, node) -> None:
-        self._saved_by[dataset_name] = node
+        # Now, while this run's catalog is the hook's: a Ctrl-C run's records are written
+        # when the next session (with its own catalog) starts.
+        lineage = self._derived[dataset_name] = self._lineage_of(node)
         dataset = self._dataset(dataset_name)
         if hasattr(dataset, "set_run_metadata"):  # Pachyderm: run IDs go into the commit
-            lineage = self._lineage_of(node)
             read = self._versions_read(lineage)
             dataset.set_run_metadata(
                 kedro_run_id=self._run.get("kedro_run_id"),
@@ -263,15 +264,14 @@ class ProvenanceHook:
             if version.kind != "kedro" or not version.version or not version.path:
                 continue
             folder = Path(version.path).parent
-            if not folder.is_dir() or name not in self._saved_by:
+            if not folder.is_dir() or name not in self._derived:
                 continue
-            lineage = self._lineage_of(self._saved_by[name])
             record = {
                 "dataset": name,
                 **version.as_dict(),
                 "status": status,
                 **self._run,
-                **derivation(lineage, self._read, self._parameters),
+                **derivation(self._derived[name], self._read, self._parameters),
             }
             _write_atomically(folder / RECORD, json.dumps(record, indent=2, default=str))
 
