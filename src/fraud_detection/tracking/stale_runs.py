@@ -42,8 +42,8 @@ def end_stale_runs(client: MlflowClient, experiment_ids: list[str]) -> list[str]
         elif not runs_now:
             ended.append(_end(client, run.info.run_id, tags))
     if elsewhere:
-        logger.info("MLflow runs RUNNING on other hosts, left alone (this host cannot tell "
-                    "whether their processes still run): %s", ", ".join(elsewhere))
+        logger.warning("MLflow runs RUNNING on other hosts, left alone (this host cannot "
+                       "tell whether their processes still run): %s", ", ".join(elsewhere))
     return ended
 
 
