@@ -86,8 +86,7 @@ class ProvenanceHook:
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline) -> None:
-        if self._running:  # the process's previous run was stopped with Ctrl-C
-            self._finish_run("KILLED")
+        self._finish_interrupted()  # the process's previous run, stopped with Ctrl-C
         if not self._exit_registered:
             # Registered now, after the MLflow hook's own exit handler: it runs before it,
             # while an interrupted run's MLflow run is still open.
@@ -150,13 +149,16 @@ class ProvenanceHook:
         self._finish_run("KILLED" if interrupted(error) else "FAILED")
 
     def _finish_interrupted(self) -> None:
-        """At exit: the records of a run that Ctrl-C stopped (Kedro called no hook)."""
+        """The records of a run that Ctrl-C stopped (Kedro called no hook), at exit or
+        when the process's next run starts; a failure is logged, not raised."""
         if not self._running:
             return
         try:
             self._finish_run("KILLED")
-        except Exception:  # at exit there is no one to raise to: say so in the log
-            logger.exception("could not write the provenance records of the interrupted run")
+        except Exception as error:  # noqa: BLE001 - at exit no one to raise to; nor stop a run
+            logger.error("could not write the provenance records of the run stopped with "
+                         "Ctrl-C (%s: %s): its saved versions have no provenance.json",
+                         type(error).__name__, error)
 
     def _finish_run(self, status: str) -> None:
         self._running = False
