@@ -59,7 +59,9 @@ def _spark_versions(root: Path, states: list[str], killed: dict, running: dict) 
     for index, state in enumerate(states):
         data = root / _version(index) / root.name
         data.mkdir(parents=True)
-        if state == "empty":
+        if state == "own_empty":  # this process's save, stopped before writing anything
+            _marker(data.parent, process_identity())
+        if state in ("empty", "own_empty"):
             continue
         if state == "temporary":
             (data / "_temporary/0/_temporary").mkdir(parents=True)
@@ -73,7 +75,8 @@ def _spark_versions(root: Path, states: list[str], killed: dict, running: dict) 
             _marker(data.parent, identities[state])
 
 
-STATES = ["complete", "own", "killed", "elsewhere", "running", "empty", "temporary"]
+STATES = ["complete", "own", "killed", "elsewhere", "running", "empty", "temporary",
+          "own_empty"]
 COMPLETE = {"complete", "own"}
 
 

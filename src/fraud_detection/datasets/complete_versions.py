@@ -97,8 +97,9 @@ def why_incomplete(fs: fsspec.AbstractFileSystem, data_path: str) -> str | None:
         marker = None
     except (OSError, ValueError) as error:
         return f"its save marker {MARKER} cannot be read ({error})"
-    if marker is not None:
-        return _marker_reason(marker)
+    reason = _marker_reason(marker) if marker is not None else None
+    if reason is not None:
+        return reason
     if fs.isdir(data_path) and not _data_files(fs, data_path):
         return "it holds no data file (an interrupted write: empty, or only _temporary files)"
     return None
@@ -108,7 +109,9 @@ def _marker_reason(marker: dict[str, Any]) -> str | None:
     host, pid, started = marker.get("host"), marker.get("pid"), marker.get("started")
     runs = process_runs(str(host), int(pid or 0), float(started or 0))
     if runs and pid == os.getpid():
-        return None  # this process's own save, returned and about to drop its marker
+        # This process's own save: Kedro reads the version back inside ``save`` (a
+        # consistency check) before the hook drops the marker. Its data is still checked.
+        return None
     who = f"process {pid} on host {host}"
     if runs is None:
         return f"its save by {who} has not finished (it may still be running there)"
