@@ -114,8 +114,8 @@ def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",
     and scores the example (1-1.6 s of CPU). The tracking tests serve the logged model its
     serving example instead (``mlflow.models.predict``).
     """
+    scope = None if transaction_types is None else normalized(transaction_types)  # before work
     signature, example = signature_and_example(model, rows)
-    scope = None if transaction_types is None else normalized(transaction_types)
     if scope is not None:
         mlflow.set_tag(SCOPE_KEY, scope_tag(scope))
     return Model.log(
