@@ -11,7 +11,8 @@ from kedro_datasets.json import JSONDataset
 from kedro_datasets.spark import SparkDatasetV2
 from pyspark import StorageLevel
 
-from fraud_detection.hooks.spark_cache import SparkCacheHook, cache, in_memory_readers
+from fraud_detection.hooks.spark_cache import SparkCacheHook, in_memory_readers
+from fraud_detection.spark_cache import cache
 
 
 def _catalog(tmp_path) -> DataCatalog:

@@ -5,7 +5,8 @@ customer, the training rows). Once every node that can reach it in memory has ru
 outputs are saved, the cache is dead weight: its blocks fill the driver's heap for the rest
 of the run (more garbage collection while the model trains) and, in a session that
 outlives the run (a notebook, an all-purpose Databricks cluster, the tests), for as long as
-the session lives. Nodes cache through :func:`cache`; :class:`SparkCacheHook` unpersists.
+the session lives. Nodes cache through :func:`fraud_detection.spark_cache.cache`;
+:class:`SparkCacheHook` unpersists.
 """
 
 from __future__ import annotations
@@ -20,34 +21,14 @@ from kedro.io.shared_memory_dataset import SharedMemoryDataset
 from kedro.pipeline import Pipeline
 from pyspark.sql import DataFrame
 
+from fraud_detection.spark_cache import cache, take_created  # noqa: F401 - cache: TEMP re-export
+
 logger = logging.getLogger(__name__)
 
 # Datasets that hand the next node the saved object itself: a DataFrame read from one still
 # reads the caches it was built on. Any other dataset writes and reads files.
 IN_MEMORY = {f"{t.__module__}.{t.__qualname__}"
              for t in (MemoryDataset, CachedDataset, SharedMemoryDataset)}
-
-
-class _Created(threading.local):
-    """What this thread cached since the hook last looked: the node running in it did."""
-
-    def __init__(self) -> None:
-        self.frames: list[DataFrame] = []
-
-
-_created = _Created()
-
-
-def cache(df: DataFrame) -> DataFrame:
-    """``df.persist()``, released by the run once no node can read it any more."""
-    cached = df.persist()
-    _created.frames.append(cached)
-    return cached
-
-
-def _take_created() -> list[DataFrame]:
-    frames, _created.frames = _created.frames, []
-    return frames
 
 
 def in_memory_readers(pipeline: Pipeline, catalog: Any) -> dict[str, set[str]]:
@@ -87,7 +68,7 @@ class SparkCacheHook:
 
     @hook_impl
     def before_pipeline_run(self, pipeline: Pipeline, catalog: Any) -> None:
-        _take_created()  # cached outside a run (a node called directly): not this run's
+        take_created()  # cached outside a run (a node called directly): not this run's
         self._release(everything=True)  # what a run interrupted by Ctrl-C still held
         self._readers = in_memory_readers(pipeline, catalog)
         self._unsaved = {node.name: len(node.outputs) for node in pipeline.nodes}
@@ -98,7 +79,7 @@ class SparkCacheHook:
         # Runs before the node's outputs are saved: the saves still read these caches.
         needed_by = {node.name, *self._readers[node.name]}
         with self._lock:
-            self._held += [(frame, needed_by) for frame in _take_created()]
+            self._held += [(frame, needed_by) for frame in take_created()]
         if not node.outputs:
             self._node_done(node.name)
 
@@ -126,7 +107,7 @@ class SparkCacheHook:
     def _release(self, everything: bool) -> None:
         with self._lock:
             if everything:  # also what a failed node cached before it failed
-                self._held += [(frame, set()) for frame in _take_created()]
+                self._held += [(frame, set()) for frame in take_created()]
             going, kept = [], []
             for held in self._held:
                 (going if everything or held[1] <= self._done else kept).append(held)

@@ -8,9 +8,9 @@ from pyspark.ml.feature import StringIndexer, StringIndexerModel, VectorAssemble
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from fraud_detection.hooks.spark_cache import cache
 from fraud_detection.parameters import TrainParams, TrainTestSplit
 from fraud_detection.schema import IDENTIFIERS
+from fraud_detection.spark_cache import cache
 
 WEIGHT = "classWeight"
 LEGIT_WEIGHT = 1.0  # the weight of a legitimate training row; fraud rows weigh more
