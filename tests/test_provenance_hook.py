@@ -19,7 +19,8 @@ from kedro.pipeline import Node, Pipeline
 from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
 
-from fraud_detection.hooks.provenance import RECORD, ProvenanceHook
+from fraud_detection.hooks.provenance import ProvenanceHook
+from fraud_detection.naming import RECORD
 
 HOOK = ProvenanceHook()  # one for the process, as settings.HOOKS holds it
 

@@ -15,7 +15,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from pydantic_core import to_jsonable_python
 
-from fraud_detection.hooks.provenance import base_name, is_parameters
+from fraud_detection.naming import base_name, is_parameters
 from fraud_detection.provenance import data_provenance, model_provenance, run_provenance
 from fraud_detection.provenance.lookup import ProvenanceError, stored_record
 from fraud_detection.run_command import ipython, run

@@ -12,11 +12,12 @@ from kedro.io import CachedDataset, DataCatalog, MemoryDataset
 from kedro.pipeline import Node, Pipeline
 from kedro_datasets.json import JSONDataset
 
+from fraud_detection.naming import is_parameters
 from fraud_detection.pipelines.aggregate.pipeline import create_pipeline as aggregate
 from fraud_detection.pipelines.score.pipeline import create_pipeline as score
 from fraud_detection.pipelines.split.pipeline import create_pipeline as split
 from fraud_detection.pipelines.train.pipeline import create_pipeline as train
-from fraud_detection.tracking.lineage import in_memory_datasets, is_parameters, node_lineage
+from fraud_detection.tracking.lineage import in_memory_datasets, node_lineage
 from tests.kedro_project import REPO
 from tests.provenance_expected import SCORING, TRAINING, TRAINING_NODES
 

@@ -30,7 +30,7 @@ from pyspark.sql import DataFrame
 import fraud_detection
 from fraud_detection.datasets.mlflow_model import RegisteredModel
 from fraud_detection.hooks.interrupts import interrupted
-from fraud_detection.hooks.provenance import base_name, is_parameters
+from fraud_detection.naming import base_name, is_parameters
 from fraud_detection.text import shown
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, ChampionScorer
 from fraud_detection.tracking.config import (  # noqa: F401 - TrackingUnavailableError: API

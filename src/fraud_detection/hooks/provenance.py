@@ -30,13 +30,9 @@ from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Node, Pipeline
 
 from fraud_detection.hooks.interrupts import interrupted
+from fraud_detection.naming import RECORD, base_name, is_parameters
 from fraud_detection.tracking.git import git_info
-from fraud_detection.tracking.lineage import (
-    Lineage,
-    in_memory_datasets,
-    is_parameters,
-    node_lineage,
-)
+from fraud_detection.tracking.lineage import Lineage, in_memory_datasets, node_lineage
 from fraud_detection.tracking.records import derivation, input_commits
 from fraud_detection.tracking.sources import mlflow_dataset
 from fraud_detection.tracking.versions import (
@@ -49,9 +45,7 @@ from fraud_detection.tracking.versions import (
 
 logger = logging.getLogger(__name__)
 
-RECORD = "provenance.json"
-
-__all__ = ["RECORD", "ProvenanceHook", "base_name", "is_parameters"]
+__all__ = ["ProvenanceHook"]
 
 
 class ProvenanceHook:
@@ -283,11 +277,6 @@ def _write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text)
     os.replace(partial, path)
-
-
-def base_name(dataset_name: str) -> str:
-    """``raw_transactions@spark`` -> ``raw_transactions``: one name for all transcodings."""
-    return dataset_name.split("@", 1)[0]
 
 
 def _mlflow_run_id() -> str | None:

@@ -10,7 +10,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from fraud_detection.hooks.provenance import RECORD, base_name
+from fraud_detection.naming import RECORD, base_name
 from fraud_detection.tracking.registry import registered_model_names, registered_refs
 from fraud_detection.tracking.versions import stored_dataset
 

@@ -20,12 +20,9 @@ from kedro.io.shared_memory_dataset import SharedMemoryDataset
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
+from fraud_detection.naming import is_parameters
+
 from .versions import stored_dataset
-
-
-def is_parameters(dataset_name: str) -> bool:
-    """``parameters`` and ``params:<key>``: Kedro's parameter inputs, not data."""
-    return dataset_name == "parameters" or dataset_name.startswith("params:")
 
 
 @dataclass(frozen=True)
