@@ -12,6 +12,8 @@ from typing import Any
 
 import mlflow
 
+from fraud_detection.tracking.mlflow_yml import checked
+
 _URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 # MLflow reads these from the environment; Kedro credentials under `mlflow` fill them.
@@ -88,26 +90,32 @@ class MlflowSettings:
     log: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], project_path: Path) -> MlflowSettings:
-        """Settings from mlflow.yml; ``MLFLOW_TRACKING_URI`` (set by ``mlflow run``) wins."""
-        tracking = os.environ.get("MLFLOW_TRACKING_URI") or config.get("tracking_uri") or (
+    def from_config(cls, config: dict[str, Any], project_path: Path,
+                    env: str | None = None) -> MlflowSettings:
+        """Settings from mlflow.yml; ``MLFLOW_TRACKING_URI`` (set by ``mlflow run``) wins.
+
+        An unknown key or a value of the wrong type is refused, naming its file under
+        ``conf/base`` or ``conf/<env>`` (:mod:`fraud_detection.tracking.mlflow_yml`).
+        """
+        sections = ("roles", "champion", "log")  # an empty section (`log:`) takes the defaults
+        typed = checked({key: value for key, value in config.items()
+                         if not (key in sections and value is None)}, project_path, env)
+        tracking = os.environ.get("MLFLOW_TRACKING_URI") or typed.tracking_uri or (
             "sqlite:///mlflow.db"
         )
-        registry = os.environ.get("MLFLOW_REGISTRY_URI") or config.get("registry_uri")
-        artifacts = config.get("artifact_location")
+        registry = os.environ.get("MLFLOW_REGISTRY_URI") or typed.registry_uri
+        artifacts = typed.artifact_location
         return cls(
-            enabled=bool(config.get("enabled", True)),
+            enabled=typed.enabled,
             tracking_uri=_local_uri(tracking, project_path),
             registry_uri=_local_uri(registry, project_path) if registry else None,
             artifact_location=_local_uri(artifacts, project_path) if artifacts else None,
-            experiment_name=config.get("experiment_name", "fraud-detection"),
-            registered_model_name=config.get("registered_model_name", "fraud-detector"),
-            connect_timeout=float(config.get("connect_timeout", 5)),
-            roles=dict(config.get("roles") or {}),
-            champion={"metric": "auprc", "min_improvement": 0.0, **(config.get("champion") or {})},
-            log={
-                key: True for key in ("params", "datasets", "model", "plots", "register")
-            } | dict(config.get("log") or {}),
+            experiment_name=typed.experiment_name,
+            registered_model_name=typed.registered_model_name,
+            connect_timeout=typed.connect_timeout,
+            roles=typed.roles.model_dump(),
+            champion=typed.champion.model_dump(),
+            log=typed.log.model_dump(by_alias=True),
         )
 
     @property
