@@ -38,7 +38,8 @@ def _context(env: str | None):
     bootstrap_project(project)
     session = KedroSession.create(project_path=project, env=env)
     context = session.load_context()
-    settings = MlflowSettings.from_config(dict(context.config_loader["mlflow"]), project)
+    settings = MlflowSettings.from_config(dict(context.config_loader["mlflow"]), project,
+                                          context.env or "local")
     try:
         settings.activate()  # fails in seconds, naming the URI, when the server is down
     except TrackingUnavailableError as exc:

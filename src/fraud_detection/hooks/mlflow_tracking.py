@@ -131,7 +131,8 @@ class MlflowTrackingHook:
     def after_context_created(self, context) -> None:
         loader = context.config_loader
         self._project_path, self._env = Path(context.project_path), context.env or "local"
-        self.settings = MlflowSettings.from_config(_section(loader, "mlflow"), self._project_path)
+        self.settings = MlflowSettings.from_config(_section(loader, "mlflow"), self._project_path,
+                                                   self._env)
         export_credentials(_section(loader, "credentials").get("mlflow"))
 
     @property

@@ -60,14 +60,14 @@ def project_settings(project: Path, env: str | None = None) -> MlflowSettings:
 
     with warnings.catch_warnings():  # Kedro 1.7 calls OmegaConf's deprecated API itself
         warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
+        env = env or os.environ.get("KEDRO_ENV") or "local"
         loader = OmegaConfigLoader(
-            conf_source=str(project / "conf"), base_env="base",
-            default_run_env=env or os.environ.get("KEDRO_ENV") or "local",
+            conf_source=str(project / "conf"), base_env="base", default_run_env=env,
             config_patterns={"mlflow": ["mlflow*", "mlflow*/**"]},
             merge_strategy={"mlflow": "soft"},
         )
         config = dict(loader["mlflow"])
-    return MlflowSettings.from_config(config, project)
+    return MlflowSettings.from_config(config, project, env)
 
 
 class ProjectExperimentProvider:
