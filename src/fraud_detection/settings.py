@@ -26,6 +26,9 @@ load_complete_versions_only()
 # half-saved versions are removed before Spark stops, so that their jobs can be cancelled.
 HOOKS = (ProvenanceHook(), SparkHooks(), SparkCacheHook(), MlflowTrackingHook(),
          ModelRefHook(), ParameterCheckHook(), UnfinishedSavesHook())
+# kedro-viz (`make viz`) would otherwise hook into every run to write dataset statistics
+# and run events under .viz/: a run does only what this project's hooks do.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
