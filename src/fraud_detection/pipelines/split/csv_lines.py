@@ -10,13 +10,15 @@ carries what validation needs to refuse it precisely (:data:`LINE`):
   and a row id that increases line by line inside a split: :func:`line_numbers` turns them
   into the line number with one count per split, computed only when a row needs it;
 - ``fields``: how many fields the line has (the header has ``len(header)``);
-- ``bad_utf8``: the fields whose bytes are not valid UTF-8 (their values are shown with
+- ``bad_utf8``: null for a valid UTF-8 line, else the fields whose bytes are not valid UTF-8
+  (their values are shown with
   U+FFFD in place of the bad bytes, so the quarantine stays readable; the row is refused);
   U+FFFD written in the file as valid UTF-8 (bytes EF BF BD) is ordinary text and kept;
 - ``quotes_ok``: false when the quotes of a line do not pair up (a quoted value spanning
   lines, which PaySim files never have, ends up here: each part is refused with its line);
 - ``header`` (the line holds the header's names: a file's first line, or the header again,
-  as in files concatenated with ``cat``) and ``text`` (the line, made valid UTF-8).
+  as in files concatenated with ``cat``) and ``text`` (the line's bytes as they are; the
+  quarantine shows it made valid UTF-8).
 
 A line without a double quote is split at every comma (Java's fast path for a one-character
 separator); only lines with a quote go through a regular expression (RFC 4180 quoting:
@@ -74,7 +76,15 @@ def _is_header(header: list[str]) -> Column:
     """True for a line whose fields are the header's names (quoted or not, after a BOM)."""
     names = F.array(*(F.lit(name) for name in header))
     with_bom = F.array(*(F.lit(BOM + name if i == 0 else name) for i, name in enumerate(header)))
-    return (F.col("_fields") == names) | (F.col("_fields") == with_bom)
+    # A cheap test of the line's start first: validation filters on this, and Spark puts the
+    # filter under the split, so a full comparison would split every line twice.
+    value = F.col("value")
+    maybe = F.lit(False) if not header else (
+        value.startswith(header[0]) | value.startswith('"') | value.startswith(BOM))
+    return F.when(
+        maybe,
+        (F.col("_fields") == names) | (F.col("_fields") == with_bom),
+    ).otherwise(False)
 
 
 def to_fields(lines: DataFrame, header: list[str]) -> DataFrame:
@@ -99,12 +109,10 @@ def to_fields(lines: DataFrame, header: list[str]) -> DataFrame:
         shown = F.when(F.col("_valid"), raw).otherwise(F.make_valid_utf8(_latin1_bytes(raw)))
         return F.nullif(shown, F.lit(""))
 
-    bad_utf8 = F.when(F.col("_valid"), F.array().cast("array<string>")).otherwise(
-        F.array_compact(F.array(*(
+    bad_utf8 = F.when(~F.col("_valid"), F.array_compact(F.array(*(
             F.when(~F.is_valid_utf8(_latin1_bytes(F.get(F.col("_fields"), i))), F.lit(name))
             for i, name in enumerate(header)
-        )))
-    )
+    ))))
     facts = F.struct(
         F.col("file"),
         F.col("block"),
@@ -113,7 +121,7 @@ def to_fields(lines: DataFrame, header: list[str]) -> DataFrame:
         bad_utf8.alias("bad_utf8"),
         F.col("_quotes_ok").alias("quotes_ok"),
         _is_header(header).alias("header"),
-        F.make_valid_utf8(value).alias("text"),
+        value.alias("text"),
     )
     columns = [field(i).alias(name) for i, name in enumerate(header)]
     return staged.select(*columns, facts.alias(LINE))

@@ -155,7 +155,7 @@ def _value_problems(batch: Batch, max_abs: float) -> list[Column]:
         (LABEL, _label_problem(batch)),
     ]
     return [
-        F.when(~F.array_contains(F.col("bad_utf8"), name), check)
+        F.when(F.col("bad_utf8").isNull() | ~F.array_contains(F.col("bad_utf8"), name), check)
         for name, check in checks
         if check is not None
     ]
@@ -175,7 +175,7 @@ def _row_problems(n_fields: int, batch: Batch, max_abs: float) -> Column:
         ~F.col("quotes_ok"),
         F.lit("row: its quotes do not pair up (a quoted value may not span lines)"),
     )
-    utf8 = F.when(F.size("bad_utf8") > 0, F.array_join(
+    utf8 = F.when(F.col("bad_utf8").isNotNull(), F.array_join(
         F.transform("bad_utf8", lambda name: F.concat(name, F.lit(": not valid UTF-8"))), "; "
     ))
     values = F.concat_ws("; ", utf8, *_value_problems(batch, max_abs))
@@ -191,7 +191,7 @@ def _line_facts(raw: DataFrame) -> list[Column]:
             F.col(f"{LINE}.file").alias("source_file")]
     return [
         F.lit(len(raw.columns)).alias("fields"),
-        F.array().cast("array<string>").alias("bad_utf8"),
+        F.lit(None).cast("array<string>").alias("bad_utf8"),
         F.lit(True).alias("quotes_ok"),
         F.lit(None).cast("long").alias("block"),
         F.lit(None).cast("long").alias("row"),
@@ -241,7 +241,8 @@ def _bad_label(n_fields: int, batch: Batch) -> Column:
     """
     if not batch.label_required:
         return F.lit(False)
-    readable = _shaped(n_fields) & ~F.array_contains(F.col("bad_utf8"), LABEL)
+    readable = _shaped(n_fields) & (
+        F.col("bad_utf8").isNull() | ~F.array_contains(F.col("bad_utf8"), LABEL))
     return readable & (~F.col(LABEL).isin(0, 1) | F.col(LABEL).isNull())
 
 
@@ -397,13 +398,13 @@ def _quarantine(raw: DataFrame, cached: DataFrame, known_empty: bool) -> DataFra
             "problems",
             F.col("original.source_file").alias("source_file"),
             F.lit(None).cast("long").alias("line"),
-            F.col("original.text").alias("raw_line"),
+            F.make_valid_utf8("original.text").alias("raw_line"),
         ).limit(0)
     flat = rows.select(
         *(F.col(f"original.{name}").alias(name) for name in RAW_COLUMNS),
         "problems",
         *(F.col(f"original.{name}").alias(name) for name in ("source_file", "block", "row")),
-        F.col("original.text").alias("raw_line"),
+        F.make_valid_utf8("original.text").alias("raw_line"),
     )
     line = (line_number(raw, F.col("source_file"), F.col("block"), F.col("row"))
             if LINE in raw.columns else F.lit(None).cast("long"))
