@@ -8,23 +8,31 @@ from kedro.config import OmegaConfigLoader
 from fraud_detection.datasets.complete_versions import install as load_complete_versions_only
 from fraud_detection.hooks.mlflow_tracking import MlflowTrackingHook
 from fraud_detection.hooks.model_refs import ModelRefHook
+from fraud_detection.hooks.pachyderm_worker import PachydermWorkerHook, pfs_root
 from fraud_detection.hooks.parameters import ParameterCheckHook
 from fraud_detection.hooks.provenance import ProvenanceHook
 from fraud_detection.hooks.spark import SparkHooks
 from fraud_detection.hooks.spark_cache import SparkCacheHook
 from fraud_detection.hooks.unfinished_saves import UnfinishedSavesHook
+from fraud_detection.tracking.run_record import RunRecords
 
 # Every versioned dataset loads its newest completely saved version, naming those it skips.
 load_complete_versions_only()
 
-# Pluggy calls the last registered hook first: the parameters are checked before anything
-# else reads them; the MLflow run opens (after checking the tracking server answers) before
-# Spark starts, and provenance runs last on dataset events, while the MLflow run is open.
-# The registered models a run reads are resolved before Spark starts or any data is read.
-# At the end, the MLflow hook waits for the model logging (which reads the training rows)
-# before the run's caches go, and they go before the session stops. A failed run's
-# half-saved versions are removed before Spark stops, so that their jobs can be cancelled.
-HOOKS = (ProvenanceHook(), SparkHooks(), SparkCacheHook(), MlflowTrackingHook(),
+# The one place hook order is decided. Pluggy calls the last registered hook first, so at
+# every hook point the order is the reverse of HOOKS: UnfinishedSaves, ParameterCheck,
+# ModelRef, Provenance, MlflowTracking, SparkCache, Spark. Hence: the parameters are checked
+# before anything else reads them; the registered models a run reads are resolved before
+# Spark starts or any data is read; at a run's end (or error) provenance logs the versions
+# still waiting for a digest while the MLflow run is open, before the MLflow hook closes it;
+# the MLflow hook waits for the model logging (which reads the training rows) before the
+# run's caches go, and they go before the session stops; a failed run's half-saved
+# versions are removed first, while Spark runs, so that their jobs can be cancelled. The
+# MLflow hook wraps ``before_pipeline_run``: it checks the tracking server before the others
+# (Spark) start and opens the run after them. The hooks share one record of each run
+# (RUNS: IDs, git, the versions read and written) instead of reading each other's tags.
+RUNS = RunRecords()
+HOOKS = (SparkHooks(), SparkCacheHook(), MlflowTrackingHook(RUNS), ProvenanceHook(RUNS),
          ModelRefHook(), ParameterCheckHook(), UnfinishedSavesHook())
 # kedro-viz (`make viz`) would otherwise hook into every run to write dataset statistics
 # and run events under .viz/: a run does only what this project's hooks do.
@@ -46,7 +54,9 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
     # ${python_prefix:}: the environment the project runs in (.venv), where `make install`
     # puts the JVM class archive (tooling/jvm_archive.py) that spark.yml points at.
-    "custom_resolvers": {"python_prefix": lambda: sys.prefix},
+    # ${pfs_root:}: /pfs in a Pachyderm worker (conf/pachyderm_worker), or
+    # $FRAUD_DETECTION_PFS_ROOT.
+    "custom_resolvers": {"python_prefix": lambda: sys.prefix, "pfs_root": pfs_root},
 }
 
 # Kedro 1.7 itself calls OmegaConf's deprecated register_new_resolver on every config load.
