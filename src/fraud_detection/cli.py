@@ -15,6 +15,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from pydantic_core import to_jsonable_python
 
+from fraud_detection.cli_pachyderm import pipelines_command
 from fraud_detection.naming import base_name, is_parameters
 from fraud_detection.provenance import data_provenance, model_provenance, run_provenance
 from fraud_detection.provenance.lookup import ProvenanceError, stored_record
@@ -132,7 +133,11 @@ def _local_digest(path: Path, catalog, dataset: str) -> str:
 
 @cli.group()
 def pachyderm() -> None:
-    """Data in Pachyderm, for `kedro run --env pachyderm`."""
+    """Data in Pachyderm (`kedro run --env pachyderm`) and the pipeline as Pachyderm pipelines."""
+
+
+# `kedro pachyderm pipelines`: the pipeline deployed as Pachyderm pipelines.
+pachyderm.add_command(pipelines_command)
 
 
 @pachyderm.command("put-raw")
