@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from pyspark.sql import functions as F
 
 from fraud_detection.parameters import AggregateParams
 from fraud_detection.pipelines.aggregate.nodes import build_model_input_table
@@ -37,6 +38,19 @@ def e2e_model(e2e_table):
     params = train_params(model=dict(train_params().model.model_dump(), max_depth=8,
                                      max_bins=64))
     train, _ = split_train_test(e2e_table, params)
+    return fit_model(train, params)
+
+
+@pytest.fixture(scope="session")
+def noisy_model(e2e_table):
+    """A deep tree on the same table with a label no feature explains (a seeded hash of the
+    row): hundreds of continuous and categorical splits at arbitrary doubles, which a
+    rounding or a ``<`` for ``<=`` anywhere would send a row the wrong way."""
+    params = train_params(model=dict(train_params().model.model_dump(), max_depth=10,
+                                     max_bins=64, min_instances_per_node=1))
+    noisy = e2e_table.withColumn(
+        "label", (F.pmod(F.xxhash64("nameOrig", "step", "amount"), F.lit(3)) == 0).cast("int"))
+    train, _ = split_train_test(noisy, params)
     return fit_model(train, params)
 
 
