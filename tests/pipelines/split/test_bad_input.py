@@ -168,3 +168,15 @@ def test_errors_name_the_dataset_read_and_show_bad_bytes_escaped(spark, tmp_path
         RawCsvDataset(filepath=str(tmp_path), name="scoring_transactions").load()
     assert "scoring_transactions: the header line of" in str(err.value)
     assert "('step,\\xff\\xfe')" in str(err.value)
+
+
+def test_a_dataframe_from_sparks_csv_reader_is_still_validated(spark, tmp_path):
+    """What another dataset (PachydermDataset's Spark backend) hands over: no line facts, so
+    no line numbers, but every value check."""
+    folder = lines_file(tmp_path, [*VALID_LINES, ROW.format(amount="Infinity", old="1.0")])
+    raw = spark.read.csv(str(folder), header=True)
+    valid, quarantine, _ = validate_transactions(raw, SPLIT)
+    assert valid.count() == 2
+    row = quarantine.first()
+    assert row["problems"] == "amount: not finite ('Infinity')" and row["line"] is None
+    assert row["source_file"] == str(folder / "transactions.csv")
