@@ -22,13 +22,14 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from fraud_detection.ml.model_input import model_input_columns
 from fraud_detection.model_scope import SCOPE_KEY, scope_tag
 from fraud_detection.parameters import AggregateParams, TrainParams
 from fraud_detection.pipelines.aggregate.nodes import build_model_input_table
 from fraud_detection.pipelines.data_generation.nodes import generate_transactions
 from fraud_detection.pipelines.train.nodes import fit_model, split_train_test
 from fraud_detection.schema import RAW_COLUMNS
-from fraud_detection.tracking.model_logging import model_input_columns, model_signature
+from fraud_detection.tracking.model_logging import model_signature
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "base"
 GROUP_ARTIFACT = "com.example.fraud:paysim-decision-tree"

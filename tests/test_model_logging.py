@@ -11,10 +11,10 @@ import yaml
 from mlflow.models import infer_signature
 from pyspark.sql import functions as F
 
+from fraud_detection.ml.model_input import model_input_columns
 from fraud_detection.tracking.model_logging import (
     log_spark_model,
     mlflow_schema,
-    model_input_columns,
     scope_tags,
     signature_and_example,
 )

@@ -36,7 +36,6 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -51,37 +50,13 @@ from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 from pyspark.ml.feature import StringIndexerModel
 
+from fraud_detection.ml.registered_model import RegisteredModel
 from fraud_detection.model_scope import SCOPE_KEY, parse_scope
 from fraud_detection.tracking.registry import registered_model_names, registered_refs
 
 logger = logging.getLogger(__name__)
 
 _ALIAS = re.compile(r"^[\w\-]+$")
-
-
-@dataclass(frozen=True)
-class RegisteredModel:
-    """A loaded model version and the facts a prediction is stamped with.
-
-    ``alias`` is the alias it was loaded by (``None`` when loaded by version number);
-    ``coordinate`` and ``run_id`` come from the version's tags (``run_id`` falls back to the
-    version's source run); ``threshold`` is the decision threshold recorded at training
-    (version tag ``threshold``, else the training run's metric ``threshold``), if any.
-    ``transaction_types`` is the version's scope, the types it was trained on (see
-    :func:`version_scope`); ``None`` when unknown, and then every row is scored.
-    ``scope_source`` says where the scope was read.
-    """
-
-    model: PipelineModel
-    name: str
-    version: int
-    alias: str | None
-    coordinate: str | None
-    run_id: str | None
-    source_uri: str
-    threshold: float | None = None
-    transaction_types: tuple[str, ...] | None = None
-    scope_source: str | None = None
 
 
 class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):

@@ -28,8 +28,8 @@ from pydantic_core import to_jsonable_python
 from pyspark.sql import DataFrame
 
 import fraud_detection
-from fraud_detection.datasets.mlflow_model import RegisteredModel
 from fraud_detection.hooks.interrupts import interrupted
+from fraud_detection.ml.registered_model import RegisteredModel
 from fraud_detection.naming import base_name, is_parameters
 from fraud_detection.text import shown
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, ChampionScorer

@@ -16,30 +16,14 @@ import mlflow.spark
 from mlflow.models import Model, ModelSignature
 from mlflow.types import ColSpec, DataType, Schema
 from pyspark.ml import PipelineModel
-from pyspark.ml.feature import StringIndexerModel, VectorAssembler
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from fraud_detection.ml.model_input import model_input_columns
 from fraud_detection.model_scope import SCOPE_KEY, normalized, scope_tag
 from fraud_detection.tracking.background import in_background
 
 PINNED = ("pyspark", "mlflow", "pandas", "numpy", "pyarrow")
-
-
-def model_input_columns(model: PipelineModel) -> list[str]:
-    """The columns of the input table the fitted pipeline reads, in a stable order."""
-    produced: set[str] = set()
-    needed: list[str] = []
-    for stage in model.stages:
-        if isinstance(stage, StringIndexerModel):
-            inputs, outputs = stage.getInputCols(), stage.getOutputCols()
-        elif isinstance(stage, VectorAssembler):
-            inputs, outputs = stage.getInputCols(), [stage.getOutputCol()]
-        else:
-            continue
-        needed += [c for c in inputs if c not in produced and c not in needed]
-        produced.update(outputs)
-    return needed
 
 
 def pip_requirements() -> list[str]:

@@ -9,7 +9,7 @@ from kedro.io.core import DatasetError
 from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
-from fraud_detection.datasets.mlflow_model import RegisteredModel
+from fraud_detection.ml.registered_model import RegisteredModel
 from fraud_detection.model_scope import unscored_reason
 from fraud_detection.parameters import ScoreParams
 from fraud_detection.pipelines.data_generation.nodes import generate_transactions

@@ -20,11 +20,11 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from fraud_detection.datasets.mlflow_model import RegisteredModel
+from fraud_detection.ml.model_input import model_input_columns
+from fraud_detection.ml.registered_model import RegisteredModel
 from fraud_detection.model_scope import OUT_OF_SCOPE_PREFIX, SCOPE_KEY
 from fraud_detection.parameters import ScoreParams
 from fraud_detection.schema import LABEL, RAW_COLUMNS, TRANSACTION_TYPES
-from fraud_detection.tracking.model_logging import model_input_columns
 
 logger = logging.getLogger(__name__)
 
