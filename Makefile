@@ -12,13 +12,14 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: run test install data ui package bench check-java check-python clean help
+.PHONY: run test install data ui viz package bench check-java check-python clean help
 
 help:
 	@echo "make run   - set up .venv, generate data if data/01_raw has none, run the training pipeline"
 	@echo "make test  - run the whole test suite (what CI runs)"
 	@echo "make data  - generate PaySim-format data into data/01_raw if none is there"
 	@echo "make ui    - the MLflow UI on the project's store: http://127.0.0.1:$(UI_PORT)"
+	@echo "make viz   - the pipelines drawn by Kedro-Viz: http://127.0.0.1:$(VIZ_PORT)"
 	@echo "make package - the wheel and the conf archive in dist/ (for clusters and Databricks)"
 	@echo "make bench - the PaySim-scale benchmark: results in benchmarks/results/"
 
@@ -64,6 +65,11 @@ test: check-java install
 UI_PORT ?= 5000
 ui: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port $(UI_PORT)
+
+# Kedro-Viz of the project's pipelines, offline (tooling/viz.py: why not `kedro viz run`).
+VIZ_PORT ?= 4141
+viz: install
+	$(BIN)/python -m tooling.viz serve --host 127.0.0.1 --port $(VIZ_PORT)
 
 # The wheel and the conf archive in dist/ (kedro package); databricks.yml builds with this too.
 package: install
