@@ -19,8 +19,9 @@ from fraud_detection.cli_pachyderm import pipelines_command
 from fraud_detection.naming import base_name, is_parameters
 from fraud_detection.provenance import data_provenance, model_provenance, run_provenance
 from fraud_detection.provenance.lookup import ProvenanceError, stored_record
+from fraud_detection.redaction import redact
 from fraud_detection.run_command import ipython, run
-from fraud_detection.tracking.config import MlflowSettings, TrackingUnavailableError, redact
+from fraud_detection.tracking.config import MlflowSettings, TrackingUnavailableError
 from fraud_detection.tracking.versions import content_digest
 
 

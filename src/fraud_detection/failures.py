@@ -29,7 +29,7 @@ from kedro.io.core import DatasetError, VersionNotFoundError
 
 from fraud_detection.errors import UserError
 from fraud_detection.logs import VERBOSE, cut_java_frames, verbose
-from fraud_detection.tracking.config import redact
+from fraud_detection.redaction import redact
 
 LOG_FILE = Path("logs") / "last-failure.log"
 _PACKAGE = Path(__file__).resolve().parent

@@ -31,6 +31,8 @@ import fraud_detection
 from fraud_detection.hooks.interrupts import interrupted
 from fraud_detection.ml.registered_model import RegisteredModel
 from fraud_detection.naming import base_name, is_parameters
+from fraud_detection.nesting import leaves
+from fraud_detection.redaction import MASK, looks_secret
 from fraud_detection.text import shown
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, ChampionScorer
 from fraud_detection.tracking.config import (  # noqa: F401 - TrackingUnavailableError: API
@@ -54,7 +56,6 @@ logger = logging.getLogger(__name__)
 
 _MAX_PARAM = 6000
 _MAX_ERROR_TAG = 2000  # the error tag: escaped and cut; error.txt keeps the whole text
-_SECRET_WORDS = ("password", "secret", "token", "credential", "api_key")
 
 
 class ParameterConflictError(ValueError):
@@ -72,17 +73,13 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
     Keys that look like secrets are masked, so a credential never becomes a param.
     """
-    flat: dict[str, str] = {}
-    for key, value in params.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, name))
-        elif any(word in name.lower() for word in _SECRET_WORDS):
-            flat[name] = "***"
-        else:
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
-            flat[name] = text[:_MAX_PARAM]
-    return flat
+    return {name: MASK if looks_secret(name) else _param_text(value)
+            for name, value in leaves(params, prefix)}
+
+
+def _param_text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text[:_MAX_PARAM]
 
 
 def read_parameters(flat: dict[str, str], inputs: set[str]) -> dict[str, str]:

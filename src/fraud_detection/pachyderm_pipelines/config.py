@@ -7,13 +7,12 @@ password in ``env`` would leak to everyone who can read the pipeline.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-# Environment variable names that carry credentials: they must come from a secret.
-_SECRET_NAME = re.compile(r"TOKEN|PASSWORD|SECRET|ACCESS_KEY|PRIVATE|CREDENTIAL", re.IGNORECASE)
+from fraud_detection.redaction import looks_secret, redact
+
 _K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
@@ -69,7 +68,7 @@ class PipelinesConfig(_Strict):
     @classmethod
     def _no_secret_values(cls, env: dict[str, str]) -> dict[str, str]:
         for name in env:
-            if _SECRET_NAME.search(name):
+            if looks_secret(name):  # a credential: it must come from a secret
                 raise ValueError(
                     f"env.{name} looks like a credential: a literal value would be stored in "
                     "the pipeline spec; put it in a Kubernetes secret and list it under "
@@ -79,7 +78,7 @@ class PipelinesConfig(_Strict):
     @field_validator("tracking_uri")
     @classmethod
     def _no_userinfo(cls, uri: str) -> str:
-        if re.match(r"^[a-z+]+://[^/@]+@", uri):
+        if redact(uri) != uri:
             raise ValueError("tracking_uri holds credentials (user:password@): set "
                              "MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD from "
                              "'secrets' instead")

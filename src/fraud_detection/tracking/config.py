@@ -1,9 +1,11 @@
-"""``conf/<env>/mlflow.yml``, read once into typed settings; URIs resolved, secrets kept out."""
+"""``conf/<env>/mlflow.yml``, read once into typed settings; URIs resolved, secrets kept out.
+
+``redact`` (:mod:`fraud_detection.redaction`) is importable from here too.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -12,10 +14,10 @@ from typing import Any
 
 import mlflow
 
+from fraud_detection.redaction import redact
 from fraud_detection.tracking.mlflow_yml import checked
 
 _URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 # MLflow reads these from the environment; Kedro credentials under `mlflow` fill them.
 _CREDENTIAL_ENV = {
     "username": "MLFLOW_TRACKING_USERNAME",
@@ -60,11 +62,6 @@ def check_reachable(uri: str, timeout: float, what: str = "tracking") -> None:
         f"{timeout:g} s); start it, or set {what}_uri in conf/<env>/mlflow.yml or "
         f"MLFLOW_{what.upper()}_URI"
     )
-
-
-def redact(text: str) -> str:
-    """Remove ``user:password@`` from every URI in ``text``."""
-    return _USERINFO.sub("***@", text)
 
 
 def _local_uri(uri: str, project_path: Path) -> str:
