@@ -15,14 +15,14 @@ next, but without its full key or where it came from.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterator
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import pipelines, settings
 from kedro.validation import TypeExtractor
 from pydantic import ValidationError
+
+from fraud_detection.nesting import closest, key_paths, value_at
 
 
 class UnknownParameterError(ValueError):
@@ -31,15 +31,6 @@ class UnknownParameterError(ValueError):
 
 class InvalidParameterError(ValueError):
     """A parameter value its node's type refuses; raised before any work."""
-
-
-def key_paths(params: dict[str, Any], prefix: str = "") -> Iterator[str]:
-    """Every dotted key of a nested dict, intermediate ones included."""
-    for key, value in params.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        yield path
-        if isinstance(value, dict):
-            yield from key_paths(value, path)
 
 
 def unknown_keys(params: dict[str, Any], base: dict[str, Any]) -> list[str]:
@@ -61,7 +52,7 @@ class ParameterCheckHook:
         runtime = loader.runtime_params or {}
         # The keys --params set a value at; `--params split.n_shards=3` sets n_shards, not split.
         given = {path for path in key_paths(runtime)
-                 if not isinstance(_at(runtime, path.split(".")), dict)}
+                 if not isinstance(value_at(runtime, path.split(".")), dict)}
         env = f"conf/{context.env or 'local'}"
 
         def source(path: str) -> str:
@@ -69,16 +60,16 @@ class ParameterCheckHook:
             keys = path.split("[", 1)[0].split(".")
             if any(".".join(keys[:n]) in given for n in range(1, len(keys) + 1)):
                 return "--params"
-            return "conf/base" if _at(base, keys) == _at(params, keys) else env
+            return "conf/base" if value_at(base, keys) == value_at(params, keys) else env
 
         unknown = unknown_keys(params, base)
         if unknown:
             defined = list(key_paths(base))
             described = []
             for key in unknown:
-                close = difflib.get_close_matches(key, defined, n=1)
+                close = closest(key, defined)
                 described.append(f"{key} (from {source(key)}"
-                                 + (f"; did you mean {close[0]}?)" if close else ")"))
+                                 + (f"; did you mean {close}?)" if close else ")"))
             raise UnknownParameterError(
                 "parameters that conf/base/parameters_*.yml does not define, so no node would "
                 f"read them: {', '.join(described)}. Correct each key, or define it in "
@@ -123,12 +114,6 @@ def _located(key: str, value: Any, loc: tuple) -> tuple[str, Any]:
         elif isinstance(value, list) and isinstance(part, int) and part < len(value):
             path, value = f"{path}[{part}]", value[part]
     return path, value
-
-
-def _at(params: dict[str, Any], keys: list[str]) -> Any:
-    for key in keys:
-        params = params.get(key) if isinstance(params, dict) else None
-    return params
 
 
 def _base_parameters(loader) -> dict[str, Any]:
