@@ -151,10 +151,12 @@ def put_raw(path: str | None, dataset: str, env: str | None) -> None:
     context, _ = _context(env or "pachyderm")
     source = Path(path) if path else _local_raw_csv()
     target = context.catalog.get(dataset)
-    if not hasattr(target, "put_file"):
+    from fraud_detection.datasets.pachyderm import PachydermDataset  # the [pachyderm] extra
+
+    if not isinstance(target, PachydermDataset):
         raise click.ClickException(f"{dataset} is not a PachydermDataset in this environment")
-    commit = target.put_file(source)
-    click.echo(f"{source} -> {target.pfs_uri(commit)}")
+    target.put_file(source)
+    click.echo(f"{source} -> {target.saved_version().uri}")
 
 
 def _local_raw_csv() -> Path:

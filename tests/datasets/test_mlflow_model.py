@@ -17,6 +17,7 @@ from fraud_detection.datasets.mlflow_model import (
     RegisteredModel,
     version_scope,
 )
+from fraud_detection.datasets.versioned import VersionRecord
 from fraud_detection.provenance import model_provenance
 from fraud_detection.provenance.lookup import ProvenanceError
 from tests.registry import fit_small_model, input_example, mlflow_uris, register_version
@@ -55,6 +56,7 @@ def predictions(model, table):
 def test_alias_resolves_to_its_version_with_stamps_and_threshold(registry):
     ds = dataset(registry, "champion")
     assert ds.resolved_version is None
+    assert ds.loaded_version() is None and ds.saved_version() is None
     loaded = ds.load()
     version = registry["champion"]
     assert isinstance(loaded, RegisteredModel)
@@ -64,6 +66,8 @@ def test_alias_resolves_to_its_version_with_stamps_and_threshold(registry):
     assert len(loaded.run_id) == 32
     assert loaded.threshold == pytest.approx(0.3)  # the training run's 'threshold' metric
     assert ds.resolved_version == version
+    assert ds.loaded_version() == VersionRecord("mlflow", f"models:/{NAME}/{version}",
+                                                str(version))
     # Registered without a recorded scope: the values its type indexer was fitted on, the
     # types train.transaction_types kept.
     assert (loaded.transaction_types, loaded.scope_source) == (

@@ -18,6 +18,7 @@ from python_pachyderm.proto.v2.pfs import pfs_pb2
 
 from fraud_detection.datasets.pachyderm import PachydermDataset
 from fraud_detection.datasets.pachyderm_transfer import download
+from fraud_detection.datasets.versioned import VersionRecord
 
 DATASET_TYPE = "fraud_detection.datasets.pachyderm.PachydermDataset"
 TOKEN = "s3cret-token-value"
@@ -72,6 +73,10 @@ def test_pandas_round_trip_records_commit_and_metadata(make, pachd, frame, file_
     pd.testing.assert_frame_equal(loaded, frame)
     assert dataset.pfs_uri() == (
         f"pfs://{pachd.address}/default/raw@{commit.id}:/transactions.{file_format}")
+    # What the hooks learn (TracksVersions): the commit, which is also the digest.
+    assert dataset.saved_version() == VersionRecord(
+        "pachyderm", dataset.pfs_uri(), commit.id, digest=commit.id)
+    assert dataset.loaded_version() is None  # this instance loaded nothing
 
 
 def test_json_round_trip_and_default_metadata(make, pachd):

@@ -22,6 +22,16 @@ def test_reads_every_column_as_text_from_matching_files_only(spark, tmp_path):
     assert data.count() == 3 and data.where(~F.col("_line.header")).count() == 2
 
 
+def test_tells_the_hooks_its_folder_and_the_files_to_digest(spark, tmp_path):
+    write_csv(tmp_path, VALID_LINES)
+    (tmp_path / "notes.txt").write_text("not data\n")
+    dataset = RawCsvDataset(filepath=str(tmp_path))
+    record = dataset.loaded_version()
+    assert (record.kind, record.uri, record.version) == ("kedro", f"file://{tmp_path}", None)
+    assert sorted(record.files) == sorted(tmp_path.glob("*.csv")) and not record.immutable
+    assert dataset.saved_version() is None  # read-only
+
+
 def test_no_csv_file_says_where_and_how_to_get_one(spark, tmp_path):
     with pytest.raises(DatasetError) as err:
         RawCsvDataset(filepath=str(tmp_path)).load()

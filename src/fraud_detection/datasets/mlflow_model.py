@@ -50,6 +50,7 @@ from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 from pyspark.ml.feature import StringIndexerModel
 
+from fraud_detection.datasets.versioned import VersionRecord
 from fraud_detection.ml.registered_model import RegisteredModel
 from fraud_detection.model_scope import SCOPE_KEY, parse_scope
 from fraud_detection.tracking.registry import registered_model_names, registered_refs
@@ -62,7 +63,8 @@ _ALIAS = re.compile(r"^[\w\-]+$")
 class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
     """Loads ``models:/<model_name>/<version>``, the version ``model_ref`` names, with mlflow.spark.
 
-    ``resolved_version`` holds the version number of the last load (for hooks to log).
+    ``resolved_version`` holds the version number of the last load; hooks learn it through
+    ``loaded_version`` (:class:`~fraud_detection.datasets.versioned.TracksVersions`).
     """
 
     def __init__(
@@ -135,12 +137,16 @@ class MlflowModelDataset(AbstractDataset[None, RegisteredModel]):
     def _client(self) -> MlflowClient:
         return MlflowClient(tracking_uri=self._tracking_uri, registry_uri=self._registry_uri)
 
-    @property
-    def loaded_uri(self) -> str | None:
+    def loaded_version(self) -> VersionRecord | None:
         """``models:/<name>/<version>`` of the last load, ``None`` before any."""
         if self.resolved_version is None:
             return None
-        return f"models:/{self._model_name}/{self.resolved_version}"
+        uri = f"models:/{self._model_name}/{self.resolved_version}"
+        return VersionRecord("mlflow", uri, str(self.resolved_version))
+
+    def saved_version(self) -> None:
+        """Read-only: models are registered by the training run, not saved here."""
+        return
 
     def save(self, data: None) -> None:
         raise DatasetError(

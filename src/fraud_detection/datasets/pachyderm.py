@@ -87,6 +87,7 @@ from .pachyderm_formats import (
     write_local,
 )
 from .pachyderm_transfer import download, upload
+from .versioned import VersionRecord
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 _UUID_RE = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{19}$")
@@ -107,7 +108,9 @@ def _remove_spark_staging() -> None:
 class PachydermDataset(AbstractVersionedDataset[Any, Any]):
     """Data in a Pachyderm repo: csv, parquet, parquet_dir, spark_model or json.
 
-    Attributes hooks use:
+    Hooks learn the commit read or written through ``loaded_version``/``saved_version``
+    (:class:`~fraud_detection.datasets.versioned.TracksVersions`) and hand the run's IDs
+    over with ``set_run_metadata``. Attributes:
         save_metadata: dict written into the next save's commit description and
             provenance file. Standard keys: ``kedro_run_id``, ``mlflow_run_id``, ``node``,
             ``git_commit`` (always present, ``null`` when unset) and ``input_commits``
@@ -235,6 +238,19 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         ref = commit or self.resolved_commit or self._load_ref()
         address = self._resolve_target().address
         return f"pfs://{address}/{self._project}/{self._repo}@{ref}:{self._path}"
+
+    def loaded_version(self) -> VersionRecord | None:
+        """The commit the last load read (its ID is also its digest); ``None`` before any."""
+        return self._commit_record(self.last_load_commit)
+
+    def saved_version(self) -> VersionRecord | None:
+        """The commit the last save created; ``None`` before any (pachd names it)."""
+        return self._commit_record(self.last_save_commit)
+
+    def _commit_record(self, commit: str | None) -> VersionRecord | None:
+        if commit is None:
+            return None
+        return VersionRecord("pachyderm", self.pfs_uri(commit), commit, digest=commit)
 
     def resolve_load_version(self) -> str | None:
         """The pinned commit ID or ref; None means the branch head at load time."""

@@ -26,6 +26,7 @@ row its line number) and one text column per header name; see ``csv_lines``.
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 from typing import Any
 
 import fsspec
@@ -34,6 +35,7 @@ from kedro_datasets._utils.spark_utils import get_spark_with_remote_support
 from kedro_datasets.spark import SparkDatasetV2
 from pyspark.sql import DataFrame
 
+from fraud_detection.datasets.versioned import VersionRecord, file_uri
 from fraud_detection.pipelines.split.csv_lines import BOM, read_lines, to_fields
 from fraud_detection.schema import EXPECTED_HEADER
 from fraud_detection.text import shown
@@ -108,6 +110,16 @@ class RawCsvDataset(SparkDatasetV2):
             for path in fs.glob(f"{root.rstrip('/')}/{self._pattern}")
             if fs.isfile(path)
         }
+
+    def loaded_version(self) -> VersionRecord:
+        """The folder, identified by the content digest of the files it holds now."""
+        folder = str(self._filepath)
+        files = tuple(Path(path) for path in self._matching_files())
+        return VersionRecord("kedro", file_uri(folder), None, folder, files=files)
+
+    def saved_version(self) -> None:
+        """Read-only: nothing is saved."""
+        return
 
     def _save(self, data: DataFrame) -> None:
         raise DatasetError(

@@ -21,6 +21,8 @@ import fsspec
 from kedro.io.core import AbstractVersionedDataset, Version, get_protocol_and_path
 from pyspark.ml import PipelineModel
 
+from fraud_detection.datasets.versioned import VersionRecord, kedro_version
+
 
 class SparkMLModelDataset(AbstractVersionedDataset[PipelineModel, PipelineModel]):
     """Saves with ``model.write().save(path)`` and loads with ``PipelineModel.load(path)``."""
@@ -36,8 +38,6 @@ class SparkMLModelDataset(AbstractVersionedDataset[PipelineModel, PipelineModel]
         self._protocol = protocol
         self._fs = fsspec.filesystem(protocol)
         self.metadata = metadata
-        # Where the last save wrote the model (Spark's URI); the MLflow hook copies it.
-        self.saved_uri: str | None = None
         super().__init__(
             filepath=PurePosixPath(path),
             version=version,
@@ -54,7 +54,14 @@ class SparkMLModelDataset(AbstractVersionedDataset[PipelineModel, PipelineModel]
     def save(self, data: PipelineModel) -> None:
         uri = self._uri(self._get_save_path())
         data.write().save(uri)
-        self.saved_uri = uri
+
+    def loaded_version(self) -> VersionRecord | None:
+        """The Kedro version loaded; ``path`` is Spark's URI of the model folder."""
+        return kedro_version(self, saved=False) if self._version else None
+
+    def saved_version(self) -> VersionRecord | None:
+        """The Kedro version saved; the MLflow hook copies the model from its ``path``."""
+        return kedro_version(self, saved=True) if self._version else None
 
     def _exists(self) -> bool:
         return self._fs.exists(str(self._get_load_path()))

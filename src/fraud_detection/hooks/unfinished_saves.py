@@ -24,14 +24,13 @@ from __future__ import annotations
 import atexit
 import logging
 import time
-from pathlib import PurePosixPath
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 from pyspark import SparkContext
 
 from fraud_detection.datasets.complete_versions import filesystem, remove_marker, write_marker
-from fraud_detection.tracking.versions import locate_version, stored_dataset
+from fraud_detection.datasets.versioned import stored_dataset, version_record
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +75,10 @@ class UnfinishedSavesHook:
         if self._catalog is None or name not in self._catalog:
             return None
         dataset = stored_dataset(self._catalog.get(name))
-        located = locate_version(name, dataset, saved=True)
-        if located is None or not located.immutable:  # not a Kedro versioned dataset
+        record = version_record(dataset, saved=True)
+        if record is None or not record.immutable:  # not a Kedro versioned dataset
             return None
-        return dataset, str(PurePosixPath(located.version.path).parent)
+        return dataset, record.path.rsplit("/", 1)[0]  # keeps a protocol's "//"
 
     def _remove_unfinished(self) -> None:
         unfinished, self._saving = self._saving, {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,9 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
+from fraud_detection.datasets.versioned import stored_dataset, version_location
 from fraud_detection.naming import RECORD, base_name
 from fraud_detection.tracking.registry import registered_model_names, registered_refs
-from fraud_detection.tracking.versions import stored_dataset
 
 _PARAM_TAGS = ("kedro.run_id", "kedro.env", "kedro.pipelines", "kedro.runner", "git.commit",
                "git.dirty", "project.version")
@@ -119,14 +120,19 @@ def stored_record(dataset: Any, version: str) -> dict[str, Any] | None:
     """The run record written into the data: a Pachyderm commit's description and
     provenance file, or the ``provenance.json`` beside a local Kedro version."""
     dataset = stored_dataset(dataset)
-    if hasattr(dataset, "commit_metadata"):
+    if _is_pachyderm(dataset):
         return dataset.commit_metadata(version)
-    try:
-        folder = Path(str(dataset._get_versioned_path(version))).parent
-    except AttributeError:  # not a versioned file dataset
+    location = version_location(dataset, version)
+    if location is None:  # not a versioned file dataset
         return None
-    record = folder / RECORD
+    record = Path(location).parent / RECORD
     return json.loads(record.read_text()) if record.is_file() else None
+
+
+def _is_pachyderm(dataset: Any) -> bool:
+    """Without importing it unless loaded: a base install has no ``[pachyderm]`` extra."""
+    module = sys.modules.get("fraud_detection.datasets.pachyderm")
+    return module is not None and isinstance(dataset, module.PachydermDataset)
 
 
 def _tagged(tags: dict[str, str], prefix: str) -> dict[str, str]:

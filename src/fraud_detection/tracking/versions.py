@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from kedro.io import CachedDataset
-from kedro.io.core import AbstractVersionedDataset
+from fraud_detection.datasets.versioned import stored_dataset, version_record
+
+__all__ = ["BackgroundDigests", "DatasetVersion", "LocatedVersion", "content_digest",
+           "locate_version", "stored_dataset", "with_digest"]
 
 # Spark's commit markers and checksums change with nothing about the data.
 _IGNORED = ("_SUCCESS", "._SUCCESS.crc")
@@ -66,18 +68,6 @@ def content_digest(paths: list[Path]) -> str | None:
     return digest.hexdigest()
 
 
-def _local(path: PurePosixPath | str) -> Path | None:
-    text = str(path)
-    if text.startswith("file://"):
-        text = text.removeprefix("file://")
-    return Path(text) if "://" not in text else None
-
-
-def _uri(path: str, version: str | None) -> str:
-    base = path if "://" in path else f"file://{path}"
-    return f"{base}@{version}" if version else base
-
-
 @dataclass(frozen=True)
 class LocatedVersion:
     """A dataset version before its digest: what to hash, and whether the bytes can change.
@@ -92,42 +82,17 @@ class LocatedVersion:
     immutable: bool = False
 
 
-def stored_dataset(dataset: Any) -> Any:
-    """The dataset that holds the files: the wrapped one of a ``CachedDataset``."""
-    return dataset._dataset if isinstance(dataset, CachedDataset) else dataset
-
-
 def locate_version(name: str, dataset: Any, saved: bool) -> LocatedVersion | None:
-    """Where the version of ``dataset`` just loaded or saved lives, without reading it."""
-    dataset = stored_dataset(dataset)
-    if hasattr(dataset, "loaded_uri"):  # MlflowModelDataset: a registered model, read-only
-        uri = dataset.loaded_uri
-        if saved or uri is None:
-            return None
-        version = str(dataset.resolved_version)
-        return LocatedVersion(DatasetVersion(name, "mlflow", uri, version, None), None)
-    if hasattr(dataset, "pfs_uri"):
-        commit = dataset.last_save_commit if saved else dataset.last_load_commit
-        return LocatedVersion(
-            DatasetVersion(name, "pachyderm", dataset.pfs_uri(commit), commit, commit), None
-        )
-    if isinstance(dataset, AbstractVersionedDataset) and dataset._version is not None:
-        version = dataset.resolve_save_version() if saved else dataset.resolve_load_version()
-        path = dataset._get_versioned_path(version)
-        local = _local(path)
-        found = DatasetVersion(name, "kedro", _uri(str(path), version), version, None, str(path))
-        return LocatedVersion(found, [local] if local else None, immutable=True)
-    if hasattr(dataset, "_matching_files"):  # RawCsvDataset: a plain folder of CSV files
-        files = [Path(p) for p in dataset._matching_files()]
-        folder = str(dataset._filepath)
-        return LocatedVersion(DatasetVersion(name, "kedro", _uri(folder, None), None, None, folder),
-                              files)
-    filepath = getattr(dataset, "_filepath", None)
-    if filepath is not None:  # an unversioned file dataset
-        local = _local(filepath)
-        found = DatasetVersion(name, "kedro", _uri(str(filepath), None), None, None, str(filepath))
-        return LocatedVersion(found, [local] if local else None)
-    return None
+    """Where the version of ``dataset`` just loaded or saved lives, without reading it:
+    what the dataset tells through :class:`~fraud_detection.datasets.versioned.TracksVersions`
+    (kedro-datasets' datasets through the one adapter, :func:`version_record`)."""
+    record = version_record(dataset, saved)
+    if record is None:
+        return None
+    version = DatasetVersion(name, record.kind, record.uri, record.version, record.digest,
+                             record.path)
+    files = list(record.files) if record.files is not None else None
+    return LocatedVersion(version, files, immutable=record.immutable)
 
 
 def with_digest(located: LocatedVersion, digest: str | None) -> DatasetVersion:
