@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import re
-import threading
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from fraud_detection.naming import base_name, is_parameters
 from fraud_detection.nesting import leaves
 from fraud_detection.redaction import MASK, looks_secret
 from fraud_detection.text import shown
+from fraud_detection.tracking.background import in_background
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, ChampionScorer
 from fraud_detection.tracking.config import (  # noqa: F401 - TrackingUnavailableError: API
     MlflowSettings,
@@ -155,11 +155,10 @@ class MlflowTrackingHook:
             self._param_inputs = {name for name in inputs if is_parameters(name)}
             self._free_inputs = {base_name(name) for name in inputs - self._param_inputs}
             settings.activate()  # fails in seconds when the server does not answer
-            warm_up = threading.Thread(target=_load_store, args=(settings,), daemon=True)
-            warm_up.start()
+            warm_up = in_background("mlflow-warm-up", _load_store, settings, daemon=True)
         result = yield  # the other hooks: the SparkSession starts meanwhile
         if warm_up is not None:
-            warm_up.join()
+            warm_up.result()
             self._open_run(run_params, catalog)
         return result
 
