@@ -7,7 +7,7 @@ from __future__ import annotations
 from mlflow.tracking import MlflowClient
 from pyspark.sql import functions as F
 
-from fraud_detection.pipelines.train.evaluation import (
+from fraud_detection.ml.scoring import (
     as_arrays,
     fraud_probabilities,
     ranking_metrics,

@@ -27,7 +27,7 @@ from fraud_detection.hooks.mlflow_tracking import (
     TrackingUnavailableError,
 )
 from fraud_detection.hooks.parameters import InvalidParameterError
-from fraud_detection.pipelines.train.evaluation import rows_fingerprint
+from fraud_detection.ml.scoring import rows_fingerprint
 from fraud_detection.pipelines.train.nodes import split_train_test
 from fraud_detection.provenance import (
     data_provenance,

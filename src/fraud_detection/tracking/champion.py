@@ -5,7 +5,7 @@ row with it: seconds of CPU beside the run's own work. Two things keep that cost
 
 - the score recorded when the champion was registered (its ``metric.<name>`` tag) *is* its
   score here when its evaluation had the same fingerprint as this run's
-  (:mod:`fraud_detection.pipelines.train.fingerprint`: the same rows, scored by the same
+  (:mod:`fraud_detection.ml.fingerprint`: the same rows, scored by the same
   code): then nothing is re-scored;
 - otherwise the scoring starts as soon as the evaluation rows exist, in a worker thread,
   while the new model trains and is evaluated. It is not started when the champion was
@@ -26,11 +26,7 @@ import mlflow.spark
 from mlflow import MlflowClient
 from pyspark.sql import DataFrame
 
-from fraud_detection.pipelines.train.evaluation import (
-    as_arrays,
-    fraud_probabilities,
-    ranking_metrics,
-)
+from fraud_detection.ml.scoring import as_arrays, fraud_probabilities, ranking_metrics
 from fraud_detection.tracking.background import in_background
 from fraud_detection.tracking.registry import current_champion
 

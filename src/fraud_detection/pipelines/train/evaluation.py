@@ -5,12 +5,12 @@ hard labels. The decision threshold is chosen on the *training* predictions (bes
 applied unchanged to the test set, so the reported precision and recall are not tuned on
 the data they are measured on.
 
-A decision tree gives at most one distinct probability per leaf, so the scores are counted
-in Spark by (label, probability) and only those counts reach the driver: every metric is
-computed from the counts as sample weights, which gives exactly the values of the
-row-by-row computation (rows with equal scores are one threshold either way) without
-collecting millions of rows. The training rows' counts need no scoring at all: the tree
-recorded them in its leaves while it was fitted (:func:`training_probabilities`).
+The scoring itself (:mod:`fraud_detection.ml.scoring`) is shared with the champion
+comparison. A decision tree gives at most one distinct probability per leaf, so the scores
+are counted in Spark by (label, probability) and every metric is computed from the counts as
+sample weights (rows with equal scores are one threshold either way). The training rows'
+counts need no scoring at all: the tree recorded them in its leaves while it was fitted
+(:func:`training_probabilities`).
 """
 
 from __future__ import annotations
@@ -21,34 +21,18 @@ import numpy as np
 import pandas as pd
 from pyspark.ml import PipelineModel
 from pyspark.ml.classification import DecisionTreeClassificationModel
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+from sklearn.metrics import precision_recall_curve
 
+from fraud_detection.ml.scoring import (
+    as_arrays,
+    fraud_probabilities,
+    ranking_metrics,
+    rows_fingerprint,
+)
 from fraud_detection.parameters import TrainParams
 
-from .fingerprint import fingerprint, row_hash
 from .nodes import LEGIT_WEIGHT, feature_names
-
-_ROW_HASH = "rowHash"
-
-
-def fraud_probabilities(
-    model: PipelineModel, rows: DataFrame, fingerprinted: bool = False
-) -> pd.DataFrame:
-    """``label``, ``probability`` (of fraud) and ``count``: how many rows have both; with
-    ``fingerprinted``, also ``row_hashes``: the sum of those rows' :func:`row_hash`."""
-    hashes = {_ROW_HASH: row_hash(rows)} if fingerprinted else {}
-    scored = model.transform(rows.withColumns(hashes)).select(
-        F.col("label").cast("int").alias("label"),
-        vector_to_array("probability")[1].alias("probability"),
-        *hashes,
-    )
-    counts = scored.groupBy("label", "probability").agg(
-        F.count(F.lit(1)).alias("count"), *(F.sum(name).alias("row_hashes") for name in hashes)
-    ).toPandas()
-    return counts.sort_values(["probability", "label"], ignore_index=True)
 
 
 def training_probabilities(model: PipelineModel, train: DataFrame) -> pd.DataFrame:
@@ -94,12 +78,6 @@ def _leaves(root) -> list[tuple[list[float], int]]:
     return leaves
 
 
-def as_arrays(scores: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(labels, probabilities, counts)`` of :func:`fraud_probabilities`' table."""
-    return (scores["label"].to_numpy(), scores["probability"].to_numpy(),
-            scores["count"].to_numpy())
-
-
 def best_f1_threshold(labels: np.ndarray, scores: np.ndarray, counts: np.ndarray) -> float:
     """The probability threshold with the highest F1 on these labels."""
     precision, recall, thresholds = precision_recall_curve(labels, scores, sample_weight=counts)
@@ -128,35 +106,6 @@ def threshold_metrics(
         "f1": f1,
         "confusion_matrix": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
     }
-
-
-def ranking_metrics(
-    labels: np.ndarray, probabilities: np.ndarray, counts: np.ndarray
-) -> dict[str, float]:
-    """AUPRC and AUROC of the scores, and the AUPRC of a constant score (the fraud rate)."""
-    if labels.min() == labels.max():
-        raise ValueError(
-            "evaluation: the test set holds only one class; use more data or another "
-            "train.split setting"
-        )
-    return {
-        "auprc": float(average_precision_score(labels, probabilities, sample_weight=counts)),
-        "auroc": float(roc_auc_score(labels, probabilities, sample_weight=counts)),
-        "baseline_auprc": float(np.sum(counts[labels == 1]) / np.sum(counts)),
-    }
-
-
-# What a score depends on besides the model and the rows: part of the rows' fingerprint.
-SCORING = (fraud_probabilities, as_arrays, ranking_metrics)
-
-
-def rows_fingerprint(rows: DataFrame, scores: pd.DataFrame | None = None) -> str:
-    """The fingerprint of ``rows`` (:mod:`.fingerprint`), from the ``row_hashes`` of their
-    fingerprinted ``scores``, or in a pass of its own."""
-    if scores is not None:
-        return fingerprint(rows, int(scores["count"].sum()), scores["row_hashes"], SCORING)
-    count, total = rows.agg(F.count(F.lit(1)), F.sum(row_hash(rows))).first()
-    return fingerprint(rows, count, [total], SCORING)
 
 
 def evaluate_model(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
-from fraud_detection.pipelines.train.evaluation import fraud_probabilities, rows_fingerprint
+from fraud_detection.ml.scoring import fraud_probabilities, rows_fingerprint
 from tests.registry import fit_small_model
 
 ROWS = [(1, "TRANSFER", 10.0, None), (2, "CASH_OUT", None, 3.5), (3, "TRANSFER", 7.25, 0.0)]
