@@ -33,7 +33,8 @@ load_complete_versions_only()
 # (RUNS: IDs, git, the versions read and written) instead of reading each other's tags.
 RUNS = RunRecords()
 HOOKS = (SparkHooks(), SparkCacheHook(), MlflowTrackingHook(RUNS), ProvenanceHook(RUNS),
-         ModelRefHook(), ParameterCheckHook(), UnfinishedSavesHook())
+         ModelRefHook(), ParameterCheckHook(), UnfinishedSavesHook(),
+         PachydermWorkerHook())  # first at the end: tags and writes the run ID while it is open
 # kedro-viz (`make viz`) would otherwise hook into every run to write dataset statistics
 # and run events under .viz/: a run does only what this project's hooks do.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
