@@ -50,10 +50,10 @@ from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 from pyspark.ml.feature import StringIndexerModel
 
+from fraud_detection.datasets.registry_listing import registered_model_names, registered_refs
 from fraud_detection.datasets.versioned import VersionRecord
 from fraud_detection.ml.registered_model import RegisteredModel
 from fraud_detection.model_scope import SCOPE_KEY, parse_scope
-from fraud_detection.tracking.registry import registered_model_names, registered_refs
 
 logger = logging.getLogger(__name__)
 

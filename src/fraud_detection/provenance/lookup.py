@@ -11,9 +11,9 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
+from fraud_detection.datasets.registry_listing import registered_model_names, registered_refs
 from fraud_detection.datasets.versioned import stored_dataset, version_location
 from fraud_detection.naming import RECORD, base_name
-from fraud_detection.tracking.registry import registered_model_names, registered_refs
 
 _PARAM_TAGS = ("kedro.run_id", "kedro.env", "kedro.pipelines", "kedro.runner", "git.commit",
                "git.dirty", "project.version")

@@ -15,13 +15,11 @@ from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.entities.model_registry import RegisteredModel
 from mlflow.exceptions import MlflowException
 
 logger = logging.getLogger(__name__)
 
 CHAMPION, CHALLENGER = "champion", "challenger"
-_SHOWN = 20  # names listed in an error message
 
 
 @dataclass(frozen=True)
@@ -104,24 +102,3 @@ def register_and_promote(
     return Promotion(version, coord, promoted, reason, champion, champion_score, new_score)
 
 
-def registered_refs(client: MlflowClient, registered: RegisteredModel) -> str:
-    """``aliases: challenger -> 3, champion -> 2; versions: 1, 2, 3``: what an error about a
-    version or alias that the ``registered`` model lacks offers instead."""
-    quoted = registered.name.replace("'", "\\'")
-    versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{quoted}'"))
-    shown = ", ".join(f"{alias} -> {version}"
-                      for alias, version in sorted((registered.aliases or {}).items()))
-    return f"aliases: {shown or 'none'}; versions: {listed(map(str, versions))}"
-
-
-def registered_model_names(client: MlflowClient) -> str:
-    """The registered models' names, for an error about one that does not exist."""
-    return listed(sorted(m.name for m in client.search_registered_models(max_results=_SHOWN + 1)))
-
-
-def listed(names: Any) -> str:
-    names = list(names)
-    if not names:
-        return "none"
-    more = " (and more)" if len(names) > _SHOWN else ""
-    return ", ".join(names[:_SHOWN]) + more
