@@ -21,7 +21,7 @@ from kedro.io.shared_memory_dataset import SharedMemoryDataset
 from kedro.pipeline import Pipeline
 from pyspark.sql import DataFrame
 
-from fraud_detection.spark_cache import cache, take_created  # noqa: F401 - cache: TEMP re-export
+from fraud_detection.spark_cache import take_created
 
 logger = logging.getLogger(__name__)
 

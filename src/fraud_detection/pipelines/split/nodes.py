@@ -15,7 +15,6 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from fraud_detection.hooks.spark_cache import cache
 from fraud_detection.parameters import SplitParams
 from fraud_detection.pipelines.split.csv_lines import LINE, line_number
 from fraud_detection.pipelines.split.rows import (
@@ -35,6 +34,7 @@ from fraud_detection.schema import (
     LABEL,
     RAW_COLUMNS,
 )
+from fraud_detection.spark_cache import cache
 from fraud_detection.text import shown
 
 logger = logging.getLogger(__name__)
