@@ -1,6 +1,24 @@
-"""Whether a run's error is a Ctrl-C."""
+"""Runs stopped with Ctrl-C: whether a run's error is one, and the exit handlers that finish
+what such a run left (its MLflow run, its provenance records, its half-saved versions)."""
 
 from __future__ import annotations
+
+import atexit
+from collections.abc import Callable
+
+# The handlers registered so far: a hook registers its handler once per process.
+_AT_EXIT: set[Callable[[], None]] = set()
+
+
+def at_exit(handler: Callable[[], None]) -> None:
+    """Call ``handler`` when the process exits, once however often it is registered.
+
+    Python calls exit handlers in the reverse order of their registration: a handler
+    registered later runs earlier. The hooks rely on that order (``settings.py``).
+    """
+    if handler not in _AT_EXIT:
+        _AT_EXIT.add(handler)
+        atexit.register(handler)
 
 
 def interrupted(error: BaseException) -> bool:

@@ -8,7 +8,6 @@ second run, no rename, no experiment switch. Configuration: ``conf/<env>/mlflow.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import importlib
 import json
@@ -27,7 +26,7 @@ from pydantic_core import to_jsonable_python
 from pyspark.sql import DataFrame
 
 import fraud_detection
-from fraud_detection.hooks.interrupts import interrupted
+from fraud_detection.hooks.interrupts import at_exit, interrupted
 from fraud_detection.ml.registered_model import RegisteredModel
 from fraud_detection.naming import base_name, is_parameters
 from fraud_detection.nesting import leaves
@@ -121,7 +120,7 @@ class MlflowTrackingHook:
         self._free_inputs: set[str] = set()  # datasets the run reads and no node writes
         self._param_inputs: set[str] = set()  # parameters the run's nodes read
         # After MLflow's own exit handler (registered on import), so it runs before it.
-        atexit.register(self._end_interrupted)
+        at_exit(self._end_interrupted)
 
     # --- configuration --------------------------------------------------------------------
     @hook_impl

@@ -17,7 +17,6 @@ the versions it completed when the next run of the process starts or the process
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
@@ -29,7 +28,7 @@ import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Node, Pipeline
 
-from fraud_detection.hooks.interrupts import interrupted
+from fraud_detection.hooks.interrupts import at_exit, interrupted
 from fraud_detection.naming import RECORD, base_name, is_parameters
 from fraud_detection.tracking.git import git_info
 from fraud_detection.tracking.lineage import Lineage, in_memory_datasets, node_lineage
@@ -58,7 +57,6 @@ class ProvenanceHook:
         self._env = "local"
         self._run: dict[str, Any] = {}
         self._running = False  # between a run's start and its records
-        self._exit_registered = False
         self.inputs: dict[str, DatasetVersion] = {}  # read, and produced by no node of the run
         self.outputs: dict[str, DatasetVersion] = {}  # saved by the run
         self._read: dict[str, DatasetVersion] = {}  # every version the run's nodes read
@@ -81,11 +79,9 @@ class ProvenanceHook:
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline) -> None:
         self._finish_interrupted()  # the process's previous run, stopped with Ctrl-C
-        if not self._exit_registered:
-            # Registered now, after the MLflow hook's own exit handler: it runs before it,
-            # while an interrupted run's MLflow run is still open.
-            atexit.register(self._finish_interrupted)
-            self._exit_registered = True
+        # Registered now, after the MLflow hook's own exit handler: it runs before it,
+        # while an interrupted run's MLflow run is still open.
+        at_exit(self._finish_interrupted)
         self.inputs, self.outputs, self._read, self._pending = {}, {}, {}, []
         self._lineage, self._derived, self._parameters = {}, {}, {}
         self._pipeline = pipeline

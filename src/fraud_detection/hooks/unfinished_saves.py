@@ -21,7 +21,6 @@ version whose marker names a process that no longer runs.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import time
 from typing import Any
@@ -31,6 +30,7 @@ from pyspark import SparkContext
 
 from fraud_detection.datasets.complete_versions import filesystem, remove_marker, write_marker
 from fraud_detection.datasets.versioned import stored_dataset, version_record
+from fraud_detection.hooks.interrupts import at_exit
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class UnfinishedSavesHook:
     def __init__(self) -> None:
         self._catalog = None
         self._saving: dict[str, tuple[Any, str]] = {}  # name -> (dataset, version folder)
-        atexit.register(self._remove_unfinished)
+        at_exit(self._remove_unfinished)
 
     @hook_impl
     def after_catalog_created(self, catalog) -> None:
