@@ -1,9 +1,12 @@
 """Reading and writing ``PachydermDataset`` formats on local disk (the staging area).
 
-A format is one file (``csv``, ``parquet``, ``json``) or one directory (``parquet_dir``,
-``spark_model``) in the repo. Single-file formats are the same bytes whichever backend
-wrote them, so ``name@pandas`` and ``name@spark`` catalog entries can share one path:
-Spark writes through ``coalesce(1)`` and the one part file becomes the dataset file.
+A format is one file (``csv``, ``parquet``, ``json``, ``raw_csv``) or one directory
+(``parquet_dir``, ``spark_model``) in the repo. ``raw_csv`` is a PaySim CSV read as
+:class:`~fraud_detection.datasets.raw_csv.RawCsvDataset` reads it (line by line: field counts,
+UTF-8 and line numbers checked, see ``pipelines.split.csv_lines``); it is only loaded.
+Single-file formats are the same bytes whichever backend wrote them, so ``name@pandas`` and
+``name@spark`` catalog entries can share one path: Spark writes through ``coalesce(1)`` and
+the one part file becomes the dataset file.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ BACKENDS: dict[str, tuple[str | None, ...]] = {
     "parquet_dir": ("spark",),
     "spark_model": ("spark",),
     "json": (None,),
+    "raw_csv": ("spark",),
 }
 DIRECTORY_FORMATS = frozenset({"parquet_dir", "spark_model"})
 
@@ -70,6 +74,11 @@ def _expect(data: Any, kind: str, file_format: str, backend: str | None) -> None
 def write_local(data: Any, file_format: str, backend: str | None, target: Path,
                 save_args: dict[str, Any]) -> None:
     """Write ``data`` to the file (or directory) ``target``, which must not exist."""
+    if file_format == "raw_csv":
+        raise DatasetError(
+            "file_format 'raw_csv' is read-only: save the CSV through a 'csv' entry (the "
+            "data_generation pipeline writes raw_transactions@pandas)"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     if file_format == "json":
         _expect(data, "json", file_format, backend)
@@ -115,6 +124,11 @@ def read_local(source: Path, file_format: str, backend: str | None,
         module, _, name = args.pop("model_class", "pyspark.ml.PipelineModel").rpartition(".")
         model_class = getattr(importlib.import_module(module), name)
         return model_class.load(source.as_uri())
+    if file_format == "raw_csv":
+        from fraud_detection.datasets.raw_csv import RawCsvDataset
+
+        return RawCsvDataset(filepath=str(source.parent), pattern=source.name,
+                             **load_args).load()
     if backend == "pandas":
         import pandas as pd
 
