@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 import pytest
 from mlflow import MlflowClient
@@ -17,6 +19,12 @@ from tests.raw_files import VALID_LINES, write_csv
 pytestmark = pytest.mark.integration
 
 N_ROWS = 20_000
+TRAINING_LOG: list[str] = []  # what the training run logged, message by message
+
+
+class _Collect(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        TRAINING_LOG.append(record.getMessage())
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +32,12 @@ def trained_project(spark, tmp_path_factory):
     project = scratch_project(tmp_path_factory.mktemp("e2e"))
     run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": N_ROWS}})
     spark.catalog.clearCache()  # what earlier tests left in the shared session
-    run_kedro(project)
+    collect, package = _Collect(level=logging.INFO), logging.getLogger("fraud_detection")
+    package.addHandler(collect)
+    try:
+        run_kedro(project)
+    finally:
+        package.removeHandler(collect)
     return project
 
 
@@ -76,6 +89,28 @@ def test_model_clearly_beats_the_trivial_baseline(trained_project):
     assert metrics["auprc"] > 20 * metrics["baseline_auprc"]
     assert metrics["auroc"] > 0.9
     assert sum(metrics["confusion_matrix"].values()) == metrics["test_rows"]
+
+
+def test_the_run_ends_saying_what_it_made_and_where_to_open_it(trained_project):
+    """The last lines: the score against the baseline, the registered version with its
+    coordinate and aliases, and the MLflow run with the way to open it."""
+    client = MlflowClient(f"sqlite:///{trained_project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("fraud-detection").experiment_id
+    [run] = client.search_runs([experiment], "tags.`kedro.pipelines` = '__default__'")
+    metrics = json.loads(
+        _only_version(trained_project, "data/08_reporting/evaluation_metrics.json").read_text()
+    )
+    tags = run.data.tags
+    start = next(i for i, line in enumerate(TRAINING_LOG) if line.startswith("auprc "))
+    assert TRAINING_LOG[start:] == [
+        (f"auprc {metrics['auprc']:.4f} (baseline {metrics['baseline_auprc']:.4f}: a model "
+        "that ranks at random)"),
+        (f"registered fraud-detector version 1 ({tags['registry.coordinate']}), aliases "
+        "champion, challenger: no champion yet"),
+        (f"MLflow run {run.info.run_id}: `make ui`, then "
+        f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{run.info.run_id}"),
+    ]
+    assert re.fullmatch(r"[\w.-]+:[\w.-]+:\d+\.\d+\.1", tags["registry.coordinate"])
 
 
 def test_too_many_malformed_rows_fail_the_run_and_keep_the_quarantine(spark, tmp_path):

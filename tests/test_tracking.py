@@ -166,6 +166,12 @@ def test_registry_versions_coordinates_and_aliases(tracked):
         assert tags["coordinate"] == f"com.example.fraud:paysim-decision-tree:1.0.{number}"
         assert tags["run_id"] == run.info.run_id
         assert tags["data.model_input_table"] and tags["metric.auprc"]
+        # The versions the run record held when it registered: the run's version tags.
+        recorded = {f"data.{k.split('.', 2)[2]}": v for k, v in run.data.tags.items()
+                    if k.startswith(("kedro.input.", "kedro.output."))}
+        data = {k: v for k, v in tags.items() if k.startswith("data.")}
+        assert "data.raw_transactions" in data and data.items() <= recorded.items()
+        assert tags["kedro_run_id"] == run.data.tags["kedro.run_id"]
         # Its scope, the types train.transaction_types kept: on the version and the run.
         assert tags["transaction_types"] == "CASH_OUT,TRANSFER"
         assert run.data.tags["transaction_types"] == "CASH_OUT,TRANSFER"

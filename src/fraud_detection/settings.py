@@ -20,17 +20,18 @@ from fraud_detection.tracking.run_record import RunRecords
 load_complete_versions_only()
 
 # The one place hook order is decided. Pluggy calls the last registered hook first, so at
-# every hook point the order is the reverse of HOOKS: UnfinishedSaves, ParameterCheck,
-# ModelRef, Provenance, MlflowTracking, SparkCache, Spark. Hence: the parameters are checked
-# before anything else reads them; the registered models a run reads are resolved before
-# Spark starts or any data is read; at a run's end (or error) provenance logs the versions
-# still waiting for a digest while the MLflow run is open, before the MLflow hook closes it;
-# the MLflow hook waits for the model logging (which reads the training rows) before the
-# run's caches go, and they go before the session stops; a failed run's half-saved
-# versions are removed first, while Spark runs, so that their jobs can be cancelled. The
-# MLflow hook wraps ``before_pipeline_run``: it checks the tracking server before the others
-# (Spark) start and opens the run after them. The hooks share one record of each run
-# (RUNS: IDs, git, the versions read and written) instead of reading each other's tags.
+# every hook point the order is the reverse of HOOKS: PachydermWorker, UnfinishedSaves,
+# ParameterCheck, ModelRef, Provenance, MlflowTracking, SparkCache, Spark. Hence: the
+# parameters are checked before anything else reads them; the registered models a run
+# reads are resolved before Spark starts or any data is read; at a run's end (or error)
+# provenance logs the versions still waiting for a digest while the MLflow run is open,
+# before the MLflow hook closes it; the MLflow hook waits for the model logging (which
+# reads the training rows) before the run's caches go, and they go before the session
+# stops; a failed run's half-saved versions are removed first, while Spark runs, so that
+# their jobs can be cancelled. The MLflow hook wraps ``before_pipeline_run``: it checks the
+# tracking server before the others (Spark) start and opens the run after them. The hooks
+# share one record of each run (RUNS: IDs, git, the versions read and written) instead of
+# reading each other's tags.
 RUNS = RunRecords()
 HOOKS = (SparkHooks(), SparkCacheHook(), MlflowTrackingHook(RUNS), ProvenanceHook(RUNS),
          ModelRefHook(), ParameterCheckHook(), UnfinishedSavesHook(),

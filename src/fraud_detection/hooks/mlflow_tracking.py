@@ -8,13 +8,11 @@ second run, no rename, no experiment switch. Configuration: ``conf/<env>/mlflow.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import logging
 import os
 import re
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from pydantic_core import to_jsonable_python
 from pyspark.sql import DataFrame
 
 import fraud_detection
+from fraud_detection.datasets.versioned import version_record
 from fraud_detection.hooks.interrupts import at_exit, interrupted
 from fraud_detection.ml.registered_model import RegisteredModel
 from fraud_detection.naming import base_name, is_parameters
@@ -33,7 +32,6 @@ from fraud_detection.nesting import leaves
 from fraud_detection.redaction import MASK, looks_secret
 from fraud_detection.text import shown
 from fraud_detection.tracking.background import in_background
-from fraud_detection.tracking.champion import FINGERPRINT_TAG, ChampionScorer
 from fraud_detection.tracking.config import (  # noqa: F401 - TrackingUnavailableError: API
     MlflowSettings,
     TrackingUnavailableError,
@@ -41,15 +39,10 @@ from fraud_detection.tracking.config import (  # noqa: F401 - TrackingUnavailabl
     redact,
 )
 from fraud_detection.tracking.experiment import experiment_id
-from fraud_detection.tracking.git import git_info
-from fraud_detection.tracking.model_logging import (
-    log_spark_model,
-    log_spark_model_in_background,
-    scope_tags,
-)
-from fraud_detection.tracking.registry import register_and_promote
+from fraud_detection.tracking.release import ModelRelease, Released, is_number, run_summary
+from fraud_detection.tracking.run_record import RunRecord, RunRecords
 from fraud_detection.tracking.stale_runs import end_stale_runs, process_tags
-from fraud_detection.tracking.versions import locate_version, stored_dataset
+from fraud_detection.tracking.versions import locate_version
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +98,9 @@ def runner_name(value: Any) -> str:
 class MlflowTrackingHook:
     """Opens, fills and closes the run's MLflow run; registers the trained model."""
 
-    def __init__(self) -> None:
+    def __init__(self, records: RunRecords | None = None) -> None:
+        self._records = records or RunRecords()  # shared with the other hooks (settings.py)
+        self._record: RunRecord | None = None
         self.settings: MlflowSettings | None = None
         self._project_path = Path.cwd()
         self._env = "local"
@@ -113,10 +108,10 @@ class MlflowTrackingHook:
         self._owns_run = False
         self._params: dict[str, Any] = {}
         self._catalog = None
-        self._example_rows: DataFrame | None = None
-        self._model_log: Future | None = None
         self._registers = False  # this run evaluates, logs and registers a model
-        self._champion: ChampionScorer | None = None
+        self._release: ModelRelease | None = None  # this run's model, when it logs one
+        self._released: Released | None = None  # what it registered, for the summary
+        self._experiment_id = ""
         self._free_inputs: set[str] = set()  # datasets the run reads and no node writes
         self._param_inputs: set[str] = set()  # parameters the run's nodes read
         # After MLflow's own exit handler (registered on import), so it runs before it.
@@ -145,6 +140,7 @@ class MlflowTrackingHook:
         instead of one after the other. An unreachable server still fails before Spark.
         """
         self._end_interrupted()
+        self._record = self._records.open(run_params, self._project_path, self._env)
         settings, self._catalog = self.settings, catalog
         warm_up = None
         if settings is not None and settings.enabled:
@@ -165,7 +161,11 @@ class MlflowTrackingHook:
         settings = self.settings
         self._params = plain(catalog.load("parameters")) if catalog.exists("parameters") else {}
         run = self._start_run(run_params)
-        self._run_id = run.info.run_id
+        self._run_id = self._record.mlflow_run_id = run.info.run_id
+        self._experiment_id, self._released = run.info.experiment_id, None
+        if settings.log.get("model"):
+            self._release = ModelRelease(settings, self._record, self._run_id,
+                                         self._params.get("train") or {}, self._free_inputs)
         self._end_stale_runs(run.info.experiment_id)
         if settings.log.get("params", True):
             try:
@@ -174,7 +174,7 @@ class MlflowTrackingHook:
             except ParameterConflictError as error:  # before any node: Kedro's hook won't run
                 self.on_pipeline_error(error)
                 raise
-        mlflow.set_tags(self._tags(run_params))
+        mlflow.set_tags(self._tags(run_params.get("runner")))
         logger.info("MLflow run %s in %s", self._run_id, redact(settings.tracking_uri))
 
     def _start_run(self, run_params: dict[str, Any]):
@@ -204,13 +204,14 @@ class MlflowTrackingHook:
         ids = {experiment_id, *([configured.experiment_id] if configured else [])}
         end_stale_runs(client, sorted(ids))
 
-    def _tags(self, run_params: dict[str, Any]) -> dict[str, str]:
-        git = git_info(self._project_path)
+    def _tags(self, runner: Any) -> dict[str, str]:
+        record = self._record
+        git = record.git
         return {
-            "kedro.run_id": str(run_params.get("run_id") or run_params.get("session_id")),
+            "kedro.run_id": record.kedro_run_id,
             "kedro.env": self._env,
-            "kedro.pipelines": ",".join(run_params.get("pipeline_names") or ["__default__"]),
-            "kedro.runner": runner_name(run_params.get("runner")),
+            "kedro.pipelines": ",".join(record.pipelines),
+            "kedro.runner": runner_name(runner),
             "git.commit": git["commit"],
             "git.dirty": git["dirty"],
             "mlflow.source.git.commit": git["commit"],
@@ -220,7 +221,14 @@ class MlflowTrackingHook:
 
     @hook_impl
     def after_pipeline_run(self) -> None:
+        """End the run FINISHED, then say what it made and where to open it."""
+        if not self.active:
+            self._end("FINISHED")
+            return
+        summary = run_summary(self._released, self._run_id, self._experiment_id, self.settings)
         self._end("FINISHED")
+        for line in summary:
+            logger.info("%s", line)
 
     @hook_impl
     def on_pipeline_error(self, error: Exception) -> None:
@@ -243,18 +251,14 @@ class MlflowTrackingHook:
         """
         if self.active and self._owns_run:
             mlflow.set_tag("error", "KeyboardInterrupt: interrupted before it finished")
-        self._model_log = self._champion = None
+        if self._release is not None:
+            self._release.abandon()
         self._end("KILLED")
 
     def _end(self, status: str) -> None:
-        if self._model_log is not None:  # ended before registering: let the logging finish
-            if (error := self._model_log.exception()) is not None:
-                logger.warning("logging the model failed: %s", error)
-            self._model_log = None
-        if self._champion is not None:  # nor leave its scoring to a stopping Spark
-            self._champion.wait()
-            self._champion = None
-        self._example_rows = None
+        if self._release is not None:  # ended before registering: let its threads finish
+            self._release.close()
+            self._release = None
         if self.active and self._owns_run:
             mlflow.end_run(status=status)
         self._run_id = None
@@ -265,34 +269,32 @@ class MlflowTrackingHook:
         if not self.active:
             return
         roles = self.settings.roles
+        release = self._release
         if (rows := outputs.get(roles.get("evaluation_data"))) is not None and self._registers:
-            # The champion's score on the evaluation rows is looked for (and, when it was
-            # trained on other inputs, re-scored) while the new model trains.
-            self._champion = self._champion_scorer(rows).start(self._input_versions())
-        if outputs.get(roles.get("model")) is not None and self.settings.log.get("model"):
+            release.evaluation_rows(rows)  # the champion's score is looked for meanwhile
+        if outputs.get(roles.get("model")) is not None and release is not None:
             # The input example is training rows; the model is logged once Kedro saved it.
-            self._example_rows = next((v for v in inputs.values() if isinstance(v, DataFrame)),
-                                      None)
+            release.training_rows(next(
+                (v for v in inputs.values() if isinstance(v, DataFrame)), None))
         metrics = outputs.get(roles.get("metrics"))
         if metrics is None:
             return
         mlflow.log_metrics(_numeric(metrics))
         model = inputs.get(roles.get("model"))
         evaluation = inputs.get(roles.get("evaluation_data"))
-        if model is not None and evaluation is not None and self.settings.log.get("model"):
-            self._log_and_register(model, evaluation, metrics)
+        if model is not None and evaluation is not None and release is not None:
+            self._released = release.publish(model, evaluation, metrics)
+            self._release = None
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
         if not self.active:
             return
-        if dataset_name == self.settings.role("model") and self._example_rows is not None:
+        if dataset_name == self.settings.role("model") and self._release is not None:
             # Logged while the next nodes evaluate it, from the files Spark just wrote.
-            saved = getattr(stored_dataset(self._catalog.get(dataset_name)), "saved_uri", None)
-            self._model_log = log_spark_model_in_background(
-                self._run_id, data, self._example_rows, saved, self._trained_types()
-            )
-            self._example_rows = None
+            saved = version_record(self._catalog.get(dataset_name), saved=True)
+            self._release.model_saved(
+                data, saved.path if saved is not None and saved.kind == "kedro" else None)
         if dataset_name == self.settings.role("plots") and self.settings.log.get("plots"):
             self._log_plots(dataset_name, data)
         if dataset_name in (self.settings.role("reports") or []):
@@ -321,66 +323,6 @@ class MlflowTrackingHook:
                 "score.model_coordinate": data.coordinate or "",
                 "score.model_run_id": data.run_id or "",
             })
-
-    def _log_and_register(self, model, evaluation, metrics: dict[str, Any]) -> None:
-        if self._model_log is not None:  # logging since the model was fitted
-            info, self._model_log = self._model_log.result(), None
-        else:  # the run started after the fit (e.g. --from-nodes evaluate_model)
-            info = log_spark_model(model, evaluation, transaction_types=self._trained_types())
-        if not self.settings.log.get("register"):
-            return
-        settings, metric = self.settings, self.settings.champion["metric"]
-        # Found since the evaluation rows existed; else (the run started later) now.
-        champion, self._champion = self._champion or self._champion_scorer(evaluation), None
-        rows_fingerprint = metrics.get("test_rows_fingerprint")
-        promotion = register_and_promote(
-            MlflowClient(), settings.registered_model_name, info.model_uri, self._run_id,
-            release=self._params["train"]["release"], metric=metric,
-            new_score=float(metrics[metric]),
-            min_improvement=float(settings.champion["min_improvement"]),
-            score_champion=functools.partial(champion.score, rows_fingerprint=rows_fingerprint),
-            tags={
-                "kedro_run_id": mlflow.get_run(self._run_id).data.tags.get("kedro.run_id", ""),
-                "threshold": str(metrics.get("threshold", "")),
-                **{f"metric.{k}": str(v) for k, v in metrics.items() if _is_number(v)},
-                **({FINGERPRINT_TAG: rows_fingerprint} if rows_fingerprint else {}),
-                **self._data_version_tags(),
-                **scope_tags(info),
-            },
-        )
-        how = champion.how.get(promotion.champion_before or "")
-        mlflow.set_tags({
-            "registry.model": settings.registered_model_name,
-            "registry.version": promotion.version,
-            "registry.coordinate": promotion.coordinate,
-            "registry.decision": "champion" if promotion.promoted else "challenger",
-            "registry.reason": promotion.reason,
-            **({"registry.champion_score": how} if how else {}),
-        })
-        mlflow.log_dict(promotion.as_dict(), "registry/promotion.json")
-
-    def _trained_types(self) -> list[str] | None:
-        """``train.transaction_types``: the model's scope, recorded with it."""
-        return (self._params.get("train") or {}).get("transaction_types")
-
-    def _champion_scorer(self, rows: DataFrame) -> ChampionScorer:
-        settings = self.settings
-        return ChampionScorer(settings.registered_model_name, rows, settings.champion["metric"])
-
-    def _input_versions(self) -> dict[str, str]:
-        """``data.<dataset>`` = version for the run's inputs no node produces (the raw data),
-        as a registered version's tags name them."""
-        return {key: value for key, value in self._data_version_tags().items()
-                if key.removeprefix("data.") in self._free_inputs}
-
-    def _data_version_tags(self) -> dict[str, str]:
-        """``data.<dataset>`` = version for every dataset version recorded on the run."""
-        tags = mlflow.get_run(self._run_id).data.tags
-        return {
-            f"data.{key.split('.', 2)[2]}": value
-            for key, value in tags.items()
-            if key.startswith(("kedro.input.", "kedro.output."))
-        }
 
 
 # SQLAlchemy and MLflow's database stores: the slowest imports of a local store's first use.
@@ -415,13 +357,9 @@ def _numeric(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             flat.update(_numeric(value, f"{name}."))
-        elif _is_number(value):
+        elif is_number(value):
             flat[name] = float(value)
     return flat
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _log_params(run_id: str, params: dict[str, str]) -> None:

@@ -28,11 +28,12 @@ import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Node, Pipeline
 
+from fraud_detection.datasets.versioned import TakesRunMetadata, stored_dataset
 from fraud_detection.hooks.interrupts import at_exit, interrupted
 from fraud_detection.naming import RECORD, base_name, is_parameters
-from fraud_detection.tracking.git import git_info
 from fraud_detection.tracking.lineage import Lineage, in_memory_datasets, node_lineage
 from fraud_detection.tracking.records import derivation, input_commits
+from fraud_detection.tracking.run_record import RunRecord, RunRecords
 from fraud_detection.tracking.sources import mlflow_dataset
 from fraud_detection.tracking.versions import (
     BackgroundDigests,
@@ -50,12 +51,13 @@ __all__ = ["ProvenanceHook"]
 class ProvenanceHook:
     """Collects dataset versions during a run and links them to the MLflow run."""
 
-    def __init__(self) -> None:
+    def __init__(self, records: RunRecords | None = None) -> None:
+        self._records = records or RunRecords()  # shared with the other hooks (settings.py)
+        self._run: RunRecord | None = None  # this run's, while it runs
         self._catalog = None
         self._pipeline = Pipeline([])
         self._project_path = Path.cwd()
         self._env = "local"
-        self._run: dict[str, Any] = {}
         self._running = False  # between a run's start and its records
         self.inputs: dict[str, DatasetVersion] = {}  # read, and produced by no node of the run
         self.outputs: dict[str, DatasetVersion] = {}  # saved by the run
@@ -87,12 +89,7 @@ class ProvenanceHook:
         self._pipeline = pipeline
         self._produced = {base_name(name) for name in pipeline.all_outputs()}
         self._digests = BackgroundDigests()
-        self._run = {
-            "kedro_run_id": str(run_params.get("run_id") or run_params.get("session_id")),
-            "env": self._env,
-            "pipelines": run_params.get("pipeline_names") or ["__default__"],
-            "git": git_info(self._project_path),
-        }
+        self._run = self._records.open(run_params, self._project_path, self._env)
         self._running = True
 
     @hook_impl
@@ -109,12 +106,13 @@ class ProvenanceHook:
         # when the next session (with its own catalog) starts.
         lineage = self._derived[dataset_name] = self._lineage_of(node)
         dataset = self._dataset(dataset_name)
-        if hasattr(dataset, "set_run_metadata"):  # Pachyderm: run IDs go into the commit
+        if isinstance(dataset, TakesRunMetadata):  # Pachyderm: run IDs go into the commit
             read = self._versions_read(lineage)
+            record = self._run
             dataset.set_run_metadata(
-                kedro_run_id=self._run.get("kedro_run_id"),
-                mlflow_run_id=_mlflow_run_id(),
-                git_commit=self._run.get("git", {}).get("commit"),
+                kedro_run_id=record.kedro_run_id if record else None,
+                mlflow_run_id=self._mlflow_run_id(),
+                git_commit=record.git.get("commit") if record else None,
                 input_commits=input_commits(lineage, read),
                 **derivation(lineage, read, self._parameters),
             )
@@ -123,18 +121,17 @@ class ProvenanceHook:
     def after_dataset_saved(self, dataset_name: str) -> None:
         self._record(dataset_name, saved=True)
 
-    @hook_impl(tryfirst=True)
+    @hook_impl
     def after_node_run(self) -> None:
-        """Before the MLflow hook reads the run's data tags (to tag a registered model)."""
-        self._flush(wait_for_tags=True)
+        self._flush()
 
-    # First at the end of a run: the inputs still waiting for a digest are logged while the
-    # MLflow run is open, before the MLflow hook closes it.
-    @hook_impl(tryfirst=True)
+    # Before the MLflow hook's (settings.HOOKS): the versions still waiting for a digest are
+    # logged while the MLflow run is open.
+    @hook_impl
     def after_pipeline_run(self) -> None:
         self._finish_run("FINISHED")
 
-    @hook_impl(tryfirst=True)
+    @hook_impl
     def on_pipeline_error(self, error: Exception) -> None:
         self._finish_run("KILLED" if interrupted(error) else "FAILED")
 
@@ -162,7 +159,7 @@ class ProvenanceHook:
         if self._catalog is None or is_parameters(name):
             return None
         try:
-            return self._catalog.get(name)
+            return stored_dataset(self._catalog.get(name))
         except Exception:  # noqa: BLE001 - a dataset the catalog cannot describe: nothing to record
             return None
 
@@ -205,26 +202,39 @@ class ProvenanceHook:
         located = locate_version(name, dataset, saved)
         if located is None:
             return
-        if "mlflow_run_id" not in self._run:
-            self._run["mlflow_run_id"] = _mlflow_run_id()
+        self._mlflow_run_id()
+        role = self._role(name, saved)
         if located.files is None:
+            self._note(role, name, located.version)
             self._log(name, saved, located.version)
         else:
+            digest = self._digests.submit(located)
+            self._note(role, name, located, digest)
             if located.version.version:
-                self._tag(name, self._role(name, saved), located.version)
-            self._pending.append((name, saved, located, self._digests.submit(located)))
+                self._tag(name, role, located.version)
+            self._pending.append((name, saved, located, digest))
         self._flush()
 
-    def _flush(self, wait: bool = False, wait_for_tags: bool = False) -> None:
-        """Log the versions whose digest is ready (``wait``: all of them).
+    def _note(self, role: str | None, name: str, version: DatasetVersion | LocatedVersion,
+              digest: Future | None = None) -> None:
+        """Into the run record, where the other hooks read it (a digest: when ready)."""
+        if role is not None and self._run is not None:
+            self._run.note_version(role, base_name(name), version, digest)
 
-        ``wait_for_tags`` waits for the versions whose tag is their digest, so every
-        ``kedro.input/output`` tag is on the run when another hook reads them.
-        """
+    def _mlflow_run_id(self) -> str | None:
+        """The MLflow run this run logs into: the MLflow hook's, else a notebook's."""
+        record = self._run
+        if record is None:
+            return _mlflow_run_id()
+        if record.mlflow_run_id is None:
+            record.mlflow_run_id = _mlflow_run_id()
+        return record.mlflow_run_id
+
+    def _flush(self, wait: bool = False) -> None:
+        """Log the versions whose digest is ready (``wait``: all of them)."""
         pending, self._pending = self._pending, []
         for name, saved, located, future in pending:
-            needed = wait or (wait_for_tags and not located.version.version)
-            if needed or future.done():
+            if wait or future.done():
                 self._log(name, saved, with_digest(located, future.result()),
                           tagged=bool(located.version.version))
             else:
@@ -262,7 +272,7 @@ class ProvenanceHook:
                 "dataset": name,
                 **version.as_dict(),
                 "status": status,
-                **self._run,
+                **(self._run.as_dict() if self._run else {}),
                 **derivation(self._derived[name], self._read, self._parameters),
             }
             _write_atomically(folder / RECORD, json.dumps(record, indent=2, default=str))
