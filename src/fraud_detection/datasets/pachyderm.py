@@ -59,24 +59,20 @@ Examples:
 
 from __future__ import annotations
 
-import atexit
 import json
 import math
 import posixpath
 import re
-import shutil
-import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 
-from .pachyderm_commits import Place, readable, wait_finished, write_commit
-from .pachyderm_connection import PachdTarget, connect, is_not_found, resolve_target, rpc_error
+from .pachyderm_commits import Place, ensure_repo, readable, wait_finished, write_commit
+from .pachyderm_connection import PachdTarget, connect, is_not_found, resolve_target
 from .pachyderm_formats import (
     BACKENDS,
     DEFAULT_LOAD_ARGS,
@@ -86,23 +82,13 @@ from .pachyderm_formats import (
     staged_files,
     write_local,
 )
+from .pachyderm_staging import staged_for_spark, staging
 from .pachyderm_transfer import download, upload
 from .versioned import VersionRecord
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 _UUID_RE = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{19}$")
 _CREDENTIAL_KEYS = frozenset({"auth_token", "root_certs", "root_certs_file"})
-
-# Spark reads lazily, so files a Spark load staged must outlive the load call: they are
-# kept (one copy per commit, reused by later loads) and removed when the process exits.
-_SPARK_STAGED: dict[tuple[str, ...], Path] = {}
-_SPARK_LOCK = threading.Lock()
-
-
-@atexit.register
-def _remove_spark_staging() -> None:
-    for path in _SPARK_STAGED.values():
-        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 class PachydermDataset(AbstractVersionedDataset[Any, Any]):
@@ -264,7 +250,7 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         """Commit IDs on the branch that finished without error, newest first
         (``pfs://`` URIs with ``full_path=True``)."""
         client = self._connect()
-        branch_head = _commit(self._repo, self._project, branch=self._branch)
+        branch_head = self._place().commit(branch=self._branch)
         try:
             infos = list(client.list_commit(self._repo, to_commit=branch_head, origin_kind=0,
                                             project_name=self._project))
@@ -329,7 +315,7 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         record = None
         if self._provenance:
             try:
-                raw = client.get_file(_commit(self._repo, self._project, commit_id),
+                raw = client.get_file(self._place().commit(commit_id),
                                       self._provenance_path).read()
                 record = json.loads(raw)
             except Exception as exc:  # an older commit, or one not written by this dataset
@@ -350,7 +336,7 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
                                      self._finish_timeout)
             if info.error:
                 return False  # a load would refuse this commit too
-            client.inspect_file(_commit(self._repo, self._project, info.commit.id), self._path)
+            client.inspect_file(self._place().commit(info.commit.id), self._path)
         except Exception as exc:
             if is_not_found(exc):
                 return False
@@ -414,19 +400,9 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         return self._place().error(exc, ref)
 
     # --------------------------------------------------------------- loading
-    @contextmanager
-    def _staging(self, purpose: str) -> Iterator[Path]:
-        """A private temp directory; local file errors become a clear DatasetError
-        (Kedro would otherwise report a missing file as a versioning conflict)."""
-        try:
-            with tempfile.TemporaryDirectory(dir=self._tmp_dir,
-                                             prefix=f"pachyderm-{purpose}-") as tmp:
-                yield Path(tmp)
-        except (FileNotFoundError, NotADirectoryError) as exc:
-            raise DatasetError(
-                f"{self._location()}: local staging for {purpose} failed ({exc}); check "
-                f"tmp_dir={self._tmp_dir!r} exists and is writable."
-            ) from exc
+    def _staging(self, purpose: str) -> AbstractContextManager[Path]:
+        """A private temp directory (``pachyderm_staging``), removed when done."""
+        return staging(self._tmp_dir, purpose, self._location())
 
     @property
     def _local_name(self) -> str:
@@ -440,8 +416,8 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
 
     def _ref_commit(self, ref: str):
         if ref == self._branch and not (self._version and self._version.load):
-            return _commit(self._repo, self._project, branch=ref)
-        return _commit(self._repo, self._project, ref)
+            return self._place().commit(branch=ref)
+        return self._place().commit(ref)
 
     def _resolve_load_commit(self, client):
         """Resolve the version or branch head to one finished, error-free commit."""
@@ -465,7 +441,7 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
 
     def _download(self, client, commit_id: str, local: Path) -> None:
         location = self._location(commit_id)
-        commit = _commit(self._repo, self._project, commit_id)
+        commit = self._place().commit(commit_id)
         try:
             count = download(client, commit, self._path, self._is_directory, local, location)
         except DatasetError:
@@ -478,37 +454,13 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
         """Download once per commit into a directory that lives until the process exits."""
         key = (self._resolve_target().address, self._project, self._repo, commit_id,
                self._path)
-        with _SPARK_LOCK:
-            staged = _SPARK_STAGED.get(key)
-            if staged is not None and staged.exists():
-                return staged
-            root = Path(tempfile.mkdtemp(dir=self._tmp_dir, prefix="pachyderm-spark-"))
-            try:
-                self._download(client, commit_id, root / self._local_name)
-            except BaseException:
-                shutil.rmtree(root, ignore_errors=True)
-                raise
-            _SPARK_STAGED[key] = root / self._local_name
-            return _SPARK_STAGED[key]
+        return staged_for_spark(key, self._tmp_dir, self._local_name,
+                                lambda local: self._download(client, commit_id, local))
 
     # ---------------------------------------------------------------- saving
     def _ensure_repo(self, client) -> None:
-        try:
-            client.inspect_repo(self._repo, project_name=self._project)
-            return
-        except Exception as exc:
-            err = rpc_error(exc)
-            missing = is_not_found(exc) and err.details().startswith("repo ")
-            if not (self._create_repo and missing):
-                raise self._explain(exc, self._location()) from exc
-        try:
-            client.create_repo(self._repo, description="Created by Kedro PachydermDataset",
-                               project_name=self._project)
+        if ensure_repo(client, self._place(), self._create_repo):
             self._logger.info("Created Pachyderm repo %s/%s", self._project, self._repo)
-        except Exception as exc:
-            err = rpc_error(exc)
-            if err is None or err.code().name != "ALREADY_EXISTS":
-                raise self._explain(exc, self._location()) from exc
 
     def _run_metadata(self) -> dict[str, Any]:
         metadata: dict[str, Any] = dict.fromkeys(self.RUN_METADATA_KEYS)
@@ -543,12 +495,6 @@ class PachydermDataset(AbstractVersionedDataset[Any, Any]):
 
         return write_commit(client, self._place(), self._description(), write,
                             self._finish_timeout)
-
-
-def _commit(repo: str, project: str, commit_id: str | None = None, branch: str | None = None):
-    from python_pachyderm.pfs import Commit
-
-    return Commit(repo=repo, branch=branch, id=commit_id, project=project)
 
 
 def _checked_name(kind: str, value: Any) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 import grpc
 from kedro.io.core import DatasetError
 
-from .pachyderm_connection import PachdTarget, cause_text, explain, rpc_error
+from .pachyderm_connection import PachdTarget, cause_text, explain, is_not_found, rpc_error
 
 _LOGGER = logging.getLogger(__name__)
 _ERROR_LIMIT = 4000  # characters of a failure kept in the commit's error field
@@ -52,6 +52,28 @@ class Place:
         names = {"project": self.project, "repo": self.repo, "branch": self.branch,
                  "ref": ref or self.branch}
         return explain(exc, self.location(ref), self.target, names)
+
+
+def ensure_repo(client, place: Place, create: bool) -> bool:
+    """Whether the repo had to be created: it exists, or ``create`` allows making it (a
+    concurrent creator's ``ALREADY_EXISTS`` is fine); anything else is the place's error."""
+    try:
+        client.inspect_repo(place.repo, project_name=place.project)
+        return False
+    except Exception as exc:
+        err = rpc_error(exc)
+        missing = is_not_found(exc) and err.details().startswith("repo ")
+        if not (create and missing):
+            raise place.error(exc) from exc
+    try:
+        client.create_repo(place.repo, description="Created by Kedro PachydermDataset",
+                           project_name=place.project)
+    except Exception as exc:
+        err = rpc_error(exc)
+        if err is None or err.code().name != "ALREADY_EXISTS":
+            raise place.error(exc) from exc
+        return False
+    return True
 
 
 # ------------------------------------------------------------------------ reading
