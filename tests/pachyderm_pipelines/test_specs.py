@@ -142,3 +142,14 @@ def test_any_valid_configuration_gives_schema_valid_specs(
 def test_any_unknown_top_level_key_is_refused_by_name(key):
     with pytest.raises(PipelinesConfigError, match=f"test.yml: {key}: unknown key"):
         PipelinesConfig.parse({**CONFIG, key: 1}, "test.yml")
+
+
+def test_worker_image_holds_what_the_specs_run():
+    """No Docker engine here: the Dockerfile is checked against what the specs expect."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert "openjdk-17" in dockerfile and "FROM python:3.11" in dockerfile
+    assert f"WORKDIR {CONFIG['working_dir']}" in dockerfile  # transform.workingDir
+    assert "COPY dist/*.whl" in dockerfile and "COPY dist/conf-fraud_detection.tar.gz" in dockerfile
+    assert 'fraud-detection = "fraud_detection.__main__:main"' in pyproject  # transform.cmd[0]
+    assert "tar -xzf /tmp/conf.tar.gz -C /project" in dockerfile

@@ -5,7 +5,8 @@
     ...
     server.stop()
 
-It serves the pfs_v2 API (``servicer.py``) plus gRPC health and ``GetVersion`` (2.7.0).
+It serves the pfs_v2 API (``servicer.py``), pps_v2 CreatePipeline and InspectPipeline
+(``pps.py``; requests kept in ``pipelines``), gRPC health and ``GetVersion`` (2.7.0).
 ``finishing_delay`` (seconds, settable at any time) is how long a finishing commit takes
 to become finished, as pachd's compaction and validation do (``state.py``).
 ``PachdServer(tls=self_signed_certificate())`` serves TLS only (``url`` is ``grpcs://``);
@@ -49,8 +50,10 @@ import grpc
 from google.protobuf import wrappers_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from python_pachyderm.proto.v2.pfs import pfs_pb2_grpc
+from python_pachyderm.proto.v2.pps import pps_pb2_grpc
 from python_pachyderm.proto.v2.version.versionpb import version_pb2, version_pb2_grpc
 
+from .pps import PipelineRecord, PpsServicer
 from .servicer import PfsServicer
 from .state import AUTO, DEFAULT_PROJECT, Commit, Pfs
 
@@ -117,6 +120,7 @@ class PachdServer:
         self.tls = tls  # (certificate chain PEM, private key PEM)
         self.pfs = Pfs(finishing_delay)
         self.calls: list[str] = []
+        self.pipelines: dict[tuple[str, str], PipelineRecord] = {}  # PPS, by (project, name)
         self.faults_triggered: list[str] = []
         self._server: grpc.Server | None = None
         self.reset_faults()
@@ -147,6 +151,7 @@ class PachdServer:
             ],
         )
         pfs_pb2_grpc.add_APIServicer_to_server(PfsServicer(self), server)
+        pps_pb2_grpc.add_APIServicer_to_server(PpsServicer(self), server)
         version_pb2_grpc.add_APIServicer_to_server(_VersionServicer(), server)
         health_servicer = health.HealthServicer()
         health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
