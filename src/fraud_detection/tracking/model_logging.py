@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import Future
+from dataclasses import replace
 from importlib.metadata import version
 
 import mlflow
@@ -21,7 +22,9 @@ from pyspark.sql import types as T
 
 from fraud_detection.ml.model_input import model_input_columns
 from fraud_detection.model_scope import SCOPE_KEY, normalized, scope_tag
+from fraud_detection.tracking import online_flavor
 from fraud_detection.tracking.background import in_background
+from fraud_detection.tracking.online_flavor import OnlineSettings, raw_example, raw_signature
 
 PINNED = ("pyspark", "mlflow", "pandas", "numpy", "pyarrow")
 
@@ -80,7 +83,8 @@ def signature_and_example(model: PipelineModel, rows: DataFrame, n: int = 5):
 
 def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",
                     saved_uri: str | None = None,
-                    transaction_types: Iterable[str] | None = None):
+                    transaction_types: Iterable[str] | None = None,
+                    online: OnlineSettings | None = None):
     """Log ``model`` to the active run with the ``mlflow.spark`` flavor; returns MLflow's
     ``ModelInfo``. The model is a logged model of the run: ``runs:/<run_id>/model``.
 
@@ -93,6 +97,11 @@ def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",
     dataset's version); its files are copied into the logged model instead of Spark writing
     them a second time.
 
+    ``online``: the feature and validation settings of the JVM-free ``python_function``
+    flavor (:mod:`fraud_detection.tracking.online_flavor`); with them, the logged model
+    serves raw PaySim rows without Java, and its signature and example are the raw columns.
+    Without them, only Spark's own flavors are written (the columns the pipeline reads).
+
     ``Model.log`` rather than ``mlflow.spark.log_model``, which has no switch for MLflow's
     check that the logged model serves its input example: that check loads the model again
     and scores the example (1-1.6 s of CPU). The tracking tests serve the logged model its
@@ -102,17 +111,24 @@ def log_spark_model(model: PipelineModel, rows: DataFrame, name: str = "model",
     signature, example = signature_and_example(model, rows)
     if scope is not None:
         mlflow.set_tag(SCOPE_KEY, scope_tag(scope))
+    spark_model = _saved_copy(model, saved_uri, rows.sparkSession) if saved_uri else model
+    if online is not None:  # the JVM-free pyfunc beside the spark flavor, raw rows in
+        flavor, signature, example = online_flavor, raw_signature(), raw_example(rows)
+        extra = {"online_settings": replace(online, transaction_types=scope)}
+    else:
+        flavor, extra = mlflow.spark, {}
     return Model.log(
         artifact_path=None,
         name=name,
-        flavor=mlflow.spark,
-        spark_model=_saved_copy(model, saved_uri, rows.sparkSession) if saved_uri else model,
+        flavor=flavor,
+        spark_model=spark_model,
         signature=signature,
         input_example=example,
         pip_requirements=pip_requirements(),
         validate_serving_input=False,
         metadata=None if scope is None else {SCOPE_KEY: list(scope)},
         tags=None if scope is None else {SCOPE_KEY: scope_tag(scope)},
+        **extra,
     )
 
 
@@ -141,7 +157,8 @@ def copy_directory(spark: SparkSession, source: str, target: str) -> None:
 
 def log_spark_model_in_background(run_id: str, model: PipelineModel, rows: DataFrame,
                                   saved_uri: str | None = None,
-                                  transaction_types: Iterable[str] | None = None) -> Future:
+                                  transaction_types: Iterable[str] | None = None,
+                                  online: OnlineSettings | None = None) -> Future:
     """:func:`log_spark_model` to run ``run_id`` in a worker thread; the future gives the
     ``ModelInfo`` (or raises what logging raised).
 
@@ -149,16 +166,16 @@ def log_spark_model_in_background(run_id: str, model: PipelineModel, rows: DataF
     evaluating meanwhile.
     """
     return in_background("mlflow-model-log", _log_to_run, run_id, model, rows, saved_uri,
-                         transaction_types)
+                         transaction_types, online)
 
 
 def _log_to_run(run_id: str, model: PipelineModel, rows: DataFrame, saved_uri: str | None,
-                transaction_types: Iterable[str] | None):
+                transaction_types: Iterable[str] | None, online: OnlineSettings | None = None):
     # MLflow's active run is per thread: this thread joins the run, which stays RUNNING
     # (the thread never ends it; the run's owner does).
     mlflow.start_run(run_id=run_id)
     return log_spark_model(model, rows, saved_uri=saved_uri,
-                           transaction_types=transaction_types)
+                           transaction_types=transaction_types, online=online)
 
 
 def scope_tags(info) -> dict[str, str]:
