@@ -39,6 +39,7 @@ from fraud_detection.tracking.config import (  # noqa: F401 - TrackingUnavailabl
     redact,
 )
 from fraud_detection.tracking.experiment import experiment_id
+from fraud_detection.tracking.online_flavor import online_settings_of
 from fraud_detection.tracking.release import ModelRelease, Released, is_number, run_summary
 from fraud_detection.tracking.run_record import RunRecord, RunRecords
 from fraud_detection.tracking.stale_runs import end_stale_runs, process_tags
@@ -165,7 +166,8 @@ class MlflowTrackingHook:
         self._experiment_id, self._released = run.info.experiment_id, None
         if settings.log.get("model"):
             self._release = ModelRelease(settings, self._record, self._run_id,
-                                         self._params.get("train") or {}, self._free_inputs)
+                                         self._params.get("train") or {}, self._free_inputs,
+                                         online_settings_of(self._params))
         self._end_stale_runs(run.info.experiment_id)
         if settings.log.get("params", True):
             try:

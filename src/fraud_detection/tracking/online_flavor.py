@@ -128,3 +128,15 @@ def _copy_package(target: Path) -> None:
     source = Path(fraud_detection.__file__).parent
     shutil.copytree(source, target / source.name,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def online_settings_of(params: dict[str, Any], transaction_types=None) -> OnlineSettings | None:
+    """The run's parameters the JVM-free path needs (``aggregate.balance_tolerance``,
+    ``split.max_abs_amount``); ``None`` when the run has no ``aggregate`` parameters (a
+    pipeline without features cannot describe them)."""
+    tolerance = (params.get("aggregate") or {}).get("balance_tolerance")
+    if tolerance is None:
+        return None
+    max_abs = (params.get("split") or {}).get("max_abs_amount", OnlineSettings.max_abs_amount)
+    return OnlineSettings(float(tolerance), float(max_abs),
+                          tuple(transaction_types) if transaction_types else None)

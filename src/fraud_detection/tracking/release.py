@@ -38,6 +38,7 @@ from fraud_detection.tracking.model_logging import (
     log_spark_model_in_background,
     scope_tags,
 )
+from fraud_detection.tracking.online_flavor import OnlineSettings
 from fraud_detection.tracking.registry import Promotion, register_and_promote
 from fraud_detection.tracking.run_record import RunRecord
 
@@ -58,9 +59,11 @@ class ModelRelease:
     """Logs, registers and promotes the model one training run makes."""
 
     def __init__(self, settings: MlflowSettings, record: RunRecord, run_id: str,
-                 train_params: dict[str, Any], free_inputs: set[str]) -> None:
+                 train_params: dict[str, Any], free_inputs: set[str],
+                 online: OnlineSettings | None = None) -> None:
         self._settings, self._record, self._run_id = settings, record, run_id
         self._train = train_params
+        self._online = online  # the JVM-free pyfunc's settings (tracking.online_flavor)
         self._free_inputs = free_inputs  # datasets the run reads and no node writes
         self._registers = bool(settings.log.get("register"))
         self._example_rows: DataFrame | None = None
@@ -82,7 +85,8 @@ class ModelRelease:
         if self._example_rows is None:
             return
         self._model_log = log_spark_model_in_background(
-            self._run_id, model, self._example_rows, saved_path, self._trained_types())
+            self._run_id, model, self._example_rows, saved_path, self._trained_types(),
+            self._online)
         self._example_rows = None
 
     def publish(self, model: PipelineModel, evaluation: DataFrame,
@@ -91,7 +95,8 @@ class ModelRelease:
         if self._model_log is not None:  # logging since the model was fitted
             info, self._model_log = self._model_log.result(), None
         else:  # the run started after the fit (e.g. --from-nodes evaluate_model)
-            info = log_spark_model(model, evaluation, transaction_types=self._trained_types())
+            info = log_spark_model(model, evaluation, transaction_types=self._trained_types(),
+                                   online=self._online)
         if not self._registers:
             return None
         settings, metric = self._settings, self._settings.champion["metric"]
