@@ -12,7 +12,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: run test install data ui viz package image bench check-java check-python clean help
+.PHONY: run test install data ui viz package image bench bench-serve check-java check-python clean help
 
 help:
 	@echo "make run   - set up .venv, generate data if data/01_raw has none, run the training pipeline"
@@ -96,6 +96,11 @@ image:
 # minutes on 2 cores.
 bench: check-java install
 	$(BIN)/python -m benchmarks.run --repeat 3
+
+# Online scoring: the JVM-free pyfunc and the Spark flavor of one model, each served by
+# mlflow models serve: start to first answer, 1- and 100-row latency, memory (a few minutes).
+bench-serve: check-java install
+	$(BIN)/python -m benchmarks.serve
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
