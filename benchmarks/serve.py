@@ -106,15 +106,17 @@ def _post(url: str, body: bytes) -> float:
     return time.perf_counter() - began
 
 
-def _tree_rss(pid: int) -> int:
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """RSS of the whole process tree (the ``mlflow`` command, its shell, the uvicorn worker
+    and, for Spark, the JVM) and of its largest process."""
     root = psutil.Process(pid)
-    total = 0
+    sizes = []
     for process in [root, *root.children(recursive=True)]:
         try:
-            total += process.memory_info().rss
+            sizes.append(process.memory_info().rss)
         except psutil.NoSuchProcess:
             pass
-    return total
+    return sum(sizes), max(sizes)
 
 
 def measure(model_dir: Path, requests: dict[str, bytes], n_one: int, n_hundred: int,
@@ -135,7 +137,7 @@ def measure(model_dir: Path, requests: dict[str, bytes], n_one: int, n_hundred: 
         ready = _first_answer(url, requests["1"], process, began, log)
         one = [_post(url, requests["1"]) for _ in range(n_one)]
         hundred = [_post(url, requests["100"]) for _ in range(n_hundred)]
-        memory = _tree_rss(process.pid)
+        memory, largest = _tree_rss(process.pid)
         java = any("java" in p.name() for p in psutil.Process(process.pid).children(
             recursive=True))
     finally:
@@ -145,7 +147,8 @@ def measure(model_dir: Path, requests: dict[str, bytes], n_one: int, n_hundred: 
         "start_to_first_answer_s": round(ready, 2),
         "one_row_ms": _percentiles(one), "hundred_rows_ms": _percentiles(hundred),
         "requests": {"one_row": n_one, "hundred_rows": n_hundred},
-        "server_memory_mb": round(memory / 2**20), "java_process": java,
+        "server_memory_mb": round(memory / 2**20),
+        "largest_process_mb": round(largest / 2**20), "java_process": java,
     }
 
 
@@ -176,6 +179,7 @@ def report(result: dict[str, Any]) -> str:
         ("100-row request p50 (ms)", "hundred_rows_ms", "p50"),
         ("100-row request p99 (ms)", "hundred_rows_ms", "p99"),
         ("server memory, whole process tree (MB)", "server_memory_mb", None),
+        ("largest process of the tree (MB)", "largest_process_mb", None),
         ("java process in the tree", "java_process", None),
     ]
     lines = ["# Online scoring: JVM-free pyfunc vs Spark flavor of the same model", "",

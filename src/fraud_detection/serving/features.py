@@ -4,31 +4,31 @@ Every feature is computed with the same float64 operations in the same order as 
 (:mod:`fraud_detection.pipelines.aggregate.nodes`), so the values are equal bit for bit:
 running sums for the window means, Spark's own one-pass update for the sample standard
 deviation (``CentralMomentAgg``), and the customer order of :data:`CUSTOMER_ORDER`.
-``tests/serving/test_parity.py`` compares them column for column with the Spark
+``tests/serving/test_feature_parity.py`` compares them column for column with the Spark
 ``model_input_table``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from fraud_detection.schema import CUSTOMER, CUSTOMER_ORDER, HISTORY_FEATURES
+from fraud_detection.schema import CUSTOMER_ORDER, HISTORY_FEATURES
 
 _INT32 = "int32"
+Columns = Mapping[str, np.ndarray]  # a column name -> its values (a DataFrame works too)
 
 
-def transaction_features(rows: pd.DataFrame, balance_tolerance: float) -> pd.DataFrame:
+def transaction_features(rows: Columns, balance_tolerance: float) -> dict[str, np.ndarray]:
     """Balance errors, emptying signals, amount ratio and hour of day of each row alone."""
-    amount = rows["amount"].to_numpy("float64")
-    old_orig, new_orig = rows["oldbalanceOrg"].to_numpy("float64"), rows[
-        "newbalanceOrig"].to_numpy("float64")
-    old_dest, new_dest = rows["oldbalanceDest"].to_numpy("float64"), rows[
-        "newbalanceDest"].to_numpy("float64")
-    step = rows["step"].to_numpy("int64")
-    return pd.DataFrame({
+    amount, old_orig, new_orig, old_dest, new_dest = (
+        np.asarray(rows[name], dtype="float64") for name in (
+            "amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest"))
+    step = np.asarray(rows["step"], dtype="int64")
+    return {
         "errorBalanceOrig": (new_orig + amount) - old_orig,
         "errorBalanceDest": (old_dest + amount) - new_dest,
         "emptiesOrigin": ((old_orig > balance_tolerance) & (new_orig <= balance_tolerance))
@@ -37,72 +37,76 @@ def transaction_features(rows: pd.DataFrame, balance_tolerance: float) -> pd.Dat
         .astype(_INT32),
         "amountToOrigBalance": amount / np.maximum(old_orig, 1.0),
         "hourOfDay": (step % 24).astype(_INT32),
-    }, index=rows.index)
-
-
-def _std_samp(amounts: np.ndarray) -> np.ndarray:
-    """Sample standard deviation of each row's earlier amounts, 0.0 below two.
-
-    Spark's ``CentralMomentAgg`` update, step by step, so the rounding is Spark's:
-    ``delta = x - avg; avg += delta / n; m2 += delta * (delta - delta / n)``.
-    """
-    out = np.zeros(len(amounts))
-    n = avg = m2 = 0.0
-    for i, value in enumerate(amounts):
-        out[i] = math.sqrt(m2 / (n - 1.0)) if n >= 2 else 0.0
-        new_n = n + 1.0
-        delta = value - avg
-        delta_n = delta / new_n
-        avg, m2, n = avg + delta_n, m2 + delta * (delta - delta_n), new_n
-    return out
-
-
-def _customer_history(group: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The history features of one customer's rows, already in customer order."""
-    amount = group["amount"].to_numpy("float64")
-    kinds = group["type"].to_numpy(object)
-    count = np.arange(len(group), dtype="int64")
-    total = np.concatenate([[0.0], np.cumsum(amount)[:-1]])  # sequential, as Spark's sum
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.where(count > 0, total / count, np.nan)
-        ratio = np.where((count > 0) & (mean != 0.0), amount / mean, -1.0)
-
-    def share(kind: str) -> np.ndarray:
-        hits = np.concatenate([[0.0], np.cumsum(kinds == kind, dtype="float64")[:-1]])
-        return np.where(count > 0, hits / np.maximum(count, 1), 0.0)
-
-    steps = group["step"].to_numpy("int64")
-    since = np.concatenate([[-1], np.diff(steps)]) if len(steps) else steps
-    return {
-        "custPriorTxnCount": count,
-        "custPriorAmountMean": np.where(count > 0, mean, 0.0),
-        "custPriorAmountMax": np.concatenate([[0.0], np.maximum.accumulate(amount)[:-1]]),
-        "custPriorAmountStd": _std_samp(amount),
-        "custPriorTransferShare": share("TRANSFER"),
-        "custPriorCashOutShare": share("CASH_OUT"),
-        "custStepsSincePrev": since.astype(_INT32),
-        "amountToCustPriorMean": ratio,
     }
 
 
-def history_features(rows: pd.DataFrame) -> pd.DataFrame:
+class _Customer:
+    """One customer's running statistics over the rows seen so far, updated as Spark's window
+    aggregates are: sums added in order from 0.0, and Spark's ``CentralMomentAgg`` update for
+    the sample standard deviation (``delta = x - avg; avg += delta / n;
+    m2 += delta * (delta - delta / n)``), so every rounding is Spark's."""
+
+    def __init__(self) -> None:
+        self.count, self.total, self.highest = 0, 0.0, 0.0
+        self.n, self.avg, self.m2 = 0.0, 0.0, 0.0
+        self.transfers, self.cash_outs = 0.0, 0.0
+        self.last_step: int | None = None
+
+    def features(self, amount: float, step: int) -> tuple:
+        """The history features of the next row: statistics of the rows before it."""
+        count = self.count
+        if count == 0:
+            return 0, 0.0, 0.0, 0.0, 0.0, 0.0, -1, -1.0
+        mean = self.total / count
+        std = math.sqrt(self.m2 / (self.n - 1.0)) if count >= 2 else 0.0
+        return (count, mean, self.highest, std, self.transfers / count, self.cash_outs / count,
+                step - self.last_step, amount / mean if mean != 0.0 else -1.0)
+
+    def add(self, amount: float, step: int, kind: str) -> None:
+        self.highest = amount if self.count == 0 else max(self.highest, amount)
+        self.count += 1
+        self.total += amount
+        self.transfers += 1.0 if kind == "TRANSFER" else 0.0
+        self.cash_outs += 1.0 if kind == "CASH_OUT" else 0.0
+        new_n = self.n + 1.0
+        delta = amount - self.avg
+        delta_n = delta / new_n
+        self.avg, self.m2, self.n = self.avg + delta_n, self.m2 + delta * (delta - delta_n), new_n
+        self.last_step = step
+
+
+def history_features(rows: Columns) -> dict[str, np.ndarray]:
     """Statistics of each customer's earlier rows in ``rows`` (ordered as Spark's window is,
     by :data:`CUSTOMER_ORDER`), in the rows' own order.
 
     Like batch scoring, the history is what the request itself holds: send a customer's
     earlier transactions with the one to score.
     """
-    ordered = rows.sort_values(list(CUSTOMER_ORDER), kind="stable")
-    parts = []
-    for _, group in ordered.groupby(CUSTOMER, sort=False):
-        parts.append(pd.DataFrame(_customer_history(group), index=group.index))
-    if not parts:
-        return pd.DataFrame({name: pd.Series(dtype="float64") for name in HISTORY_FEATURES})
-    return pd.concat(parts).loc[rows.index, list(HISTORY_FEATURES)]
+    keys = [list(rows[name]) for name in CUSTOMER_ORDER]
+    n = len(keys[0])
+    order = sorted(range(n), key=lambda i: tuple(key[i] for key in keys))
+    customers, steps, amounts = keys[0], keys[1], keys[2]
+    kinds = keys[CUSTOMER_ORDER.index("type")]
+    values: list[tuple] = [()] * n
+    states: dict[str, _Customer] = {}
+    for i in order:
+        state = states.setdefault(customers[i], _Customer())
+        amount, step = float(amounts[i]), int(steps[i])
+        values[i] = state.features(amount, step)
+        state.add(amount, step, kinds[i])
+    kinds_of = ("int64", "float64", "float64", "float64", "float64", "float64", _INT32,
+                "float64")
+    return {name: np.array([v[k] for v in values], dtype=kind)
+            for k, (name, kind) in enumerate(zip(HISTORY_FEATURES, kinds_of))}
+
+
+def feature_columns(rows: Columns, balance_tolerance: float) -> dict[str, np.ndarray]:
+    """Every feature of valid ``rows`` (see :func:`model_input`), as arrays."""
+    return {**transaction_features(rows, balance_tolerance), **history_features(rows)}
 
 
 def model_input(rows: pd.DataFrame, balance_tolerance: float) -> pd.DataFrame:
     """The raw columns of valid ``rows`` and every feature, as ``model_input_table`` has them
     (without ``label``)."""
-    return pd.concat([rows, transaction_features(rows, balance_tolerance),
-                      history_features(rows)], axis=1)
+    return pd.concat([rows, pd.DataFrame(feature_columns(rows, balance_tolerance),
+                                         index=rows.index)], axis=1)

@@ -54,46 +54,59 @@ class OnlineModel:
         self.release = release
 
     def predict(self, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        """One answer per row of ``model_input``, in its order (see the module docstring)."""
-        rows = model_input.reset_index(drop=True)
+        """One answer per row of ``model_input``, in its order (see the module docstring).
+
+        Plain arrays and loops rather than DataFrame operations: a request holds a few rows,
+        where pandas' per-call overhead would cost more than the work.
+        """
         reasons: list[str | None] = [INVALID_PREFIX + p if p else None
-                                     for p in problems_of(rows, self.max_abs)]
+                                     for p in problems_of(model_input, self.max_abs)]
         valid = [i for i, reason in enumerate(reasons) if reason is None]
-        probability: list[float | None] = [None] * len(rows)
+        probability: list[float | None] = [None] * len(reasons)
         if valid:
-            typed = _typed(rows.loc[valid])
-            for i, kind in zip(valid, typed["type"]):
+            columns = _typed(model_input, valid)
+            for i, kind in zip(valid, columns["type"]):
                 reasons[i] = unscored_reason(kind, self.release.scope)
-            scored = [i for i in valid if reasons[i] is None]
-            if scored:
-                inputs = features.model_input(typed, self.balance_tolerance).loc[scored]
-                for i, p in zip(scored, self.tree.predict_proba(inputs)[:, 1]):
-                    probability[i] = float(p)
+            scored = [j for j, i in enumerate(valid) if reasons[i] is None]
+            if scored:  # features of every valid row: the history includes all of them
+                inputs = {**columns, **features.feature_columns(columns, self.balance_tolerance)}
+                picked = {name: np.asarray(values)[scored] for name, values in inputs.items()}
+                for j, p in zip(scored, self.tree.predict_proba(picked)[:, 1]):
+                    probability[valid[j]] = float(p)
         return self._answers(probability, reasons)
 
     def _answers(self, probability: list[float | None], reasons: list[str | None]
                  ) -> pd.DataFrame:
         release, n = self.release, len(reasons)
         decided = [None if p is None else int(p >= release.threshold) for p in probability]
+
+        def column(values: list) -> np.ndarray:  # object: a missing value stays None (null)
+            out = np.empty(n, dtype=object)
+            out[:] = values
+            return out
+
         return pd.DataFrame({
-            "fraud_probability": pd.Series(probability, dtype=object),
-            "predicted_fraud": pd.Series(decided, dtype=object),
-            "unscored_reason": pd.Series(reasons, dtype=object),
-            "model_coordinate": pd.Series([release.coordinate] * n, dtype=object),
-            "model_version": pd.Series([release.version] * n, dtype=object),
-            "model_run_id": pd.Series([release.run_id] * n, dtype=object),
+            "fraud_probability": column(probability),
+            "predicted_fraud": column(decided),
+            "unscored_reason": column(reasons),
+            "model_coordinate": column([release.coordinate] * n),
+            "model_version": column([release.version] * n),
+            "model_run_id": column([release.run_id] * n),
         })
 
 
-def _typed(rows: pd.DataFrame) -> pd.DataFrame:
-    """Valid rows with the batch's types: texts trimmed, integers as integers."""
-    typed = rows.copy()
-    for name in TEXT:
-        typed[name] = [trimmed(v) for v in typed[name]]
+def _typed(rows: pd.DataFrame, valid: list[int]) -> dict[str, Any]:
+    """The valid rows' columns with the batch's types: texts trimmed, numbers as float64,
+    ``step`` and ``isFlaggedFraud`` (valid, so present and integral) as integers."""
+    columns: dict[str, Any] = {}
     for name, kind in RAW_COLUMNS.items():
-        if kind == "double":
-            typed[name] = np.asarray(typed[name], dtype="float64")
-        elif name in ("step", "isFlaggedFraud"):  # valid, so present and integral
-            typed[name] = np.asarray(typed[name], dtype="float64").astype("int64")
-    return typed
-
+        if name not in rows:
+            continue
+        values = rows[name].to_numpy()[valid]
+        if name in TEXT:
+            columns[name] = [trimmed(v) for v in values]
+        elif kind == "double":
+            columns[name] = values.astype("float64")
+        elif name in ("step", "isFlaggedFraud"):
+            columns[name] = values.astype("float64").astype("int64")
+    return columns

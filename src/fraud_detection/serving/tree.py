@@ -10,10 +10,10 @@ and the assembler casts every input to double, in its column order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 FORMAT = "fraud-detection-tree/1"
 
@@ -44,7 +44,7 @@ class ExportedTree:
         return inputs + [name for name in self.features if name not in produced
                          and name not in inputs]
 
-    def vectors(self, rows: pd.DataFrame) -> np.ndarray:
+    def vectors(self, rows: Mapping[str, Any]) -> np.ndarray:
         """The assembled feature vectors (one row each), as Spark's assembler makes them."""
         columns = {}
         for indexer in self.indexers:
@@ -55,10 +55,12 @@ class ExportedTree:
                 columns[target] = np.array([position.get(v, unseen) for v in rows[source]],
                                            dtype=np.float64)
         return np.column_stack([columns[name] if name in columns
-                                else rows[name].to_numpy("float64") for name in self.features])
+                                else np.asarray(rows[name], dtype=np.float64)
+                                for name in self.features])
 
-    def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
-        """Class probabilities of every row (shape: rows x classes)."""
+    def predict_proba(self, rows: Mapping[str, Any]) -> np.ndarray:
+        """Class probabilities of every row (shape: rows x classes); ``rows`` maps each column
+        to its values (a DataFrame or a dict of arrays)."""
         vectors = self.vectors(rows)
         out = np.empty((len(vectors), len(next(p for p in self.probability if p is not None))))
         for i, vector in enumerate(vectors):
