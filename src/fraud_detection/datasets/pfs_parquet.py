@@ -3,9 +3,13 @@
 A worker reads its input from ``/pfs/<input>/...`` and writes to ``/pfs/out/...``. pachd
 skips a datum whose input files hash the same as in an earlier job, so an unchanged shard
 must come out of the split with the same bytes and the same file name. Spark's own writer
-names part files with a random UUID; this dataset writes with Spark into a scratch folder,
-then moves each part file to ``part-<sha256 of its bytes>.parquet``, rows sorted by every
-column so that the same rows give the same bytes whatever order they arrived in.
+names part files with a random UUID, its parquet footers are not byte-stable across JVMs
+(parquet-mr lists each column chunk's encodings from a hash set whose order changes from one
+JVM to the next), and its writer re-sorts rows by the partition column only. This dataset
+writes with Spark into a scratch folder, one file per partition value, then rewrites each
+file with pyarrow, rows sorted by every column (the same rows in the same order whatever
+order they arrived in), fixed writer options, Spark's schema metadata kept, as
+``part-<sha256 of its bytes>.parquet``.
 
 Example (``conf/pachyderm_worker/catalog.yml``)::
 
@@ -29,6 +33,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from kedro.io import AbstractDataset, DatasetError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -40,6 +45,16 @@ def _digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha.update(block)
     return sha.hexdigest()[:32]
+
+
+def _rewrite(source: Path, target: Path) -> None:
+    """The same table (and Spark's schema metadata) with a writer whose bytes depend only on
+    the rows and these options."""
+    table = pq.read_table(source)
+    table = table.sort_by([(name, "ascending") for name in table.column_names])
+    pq.write_table(table, target, compression="snappy", use_dictionary=False,
+                   write_statistics=True, version="2.6", data_page_version="1.0",
+                   row_group_size=1 << 20)
 
 
 class PfsParquetDataset(AbstractDataset[DataFrame, DataFrame]):
@@ -76,23 +91,26 @@ class PfsParquetDataset(AbstractDataset[DataFrame, DataFrame]):
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _write(self, data: DataFrame, target: Path) -> None:
-        """One part file per partition value (or one in all), rows in a total order."""
-        order = [F.col(c).asc_nulls_first() for c in data.columns if c != self._partition_by]
+        """One part file per partition value (or one in all); rows are put in order when
+        each file is rewritten (:func:`_rewrite`)."""
         if self._partition_by:
             laid_out = data.repartition(F.col(self._partition_by))
         else:
             laid_out = data.repartition(1)
-        writer = laid_out.sortWithinPartitions(*order).write.option("compression", "snappy")
+        writer = laid_out.write.option("compression", "snappy")
         if self._partition_by:
             writer = writer.partitionBy(self._partition_by)
         writer.parquet(str(target))
 
     def _move(self, written: Path) -> None:
-        """Part files to their content names; Spark's _SUCCESS and checksums left behind."""
+        """Part files rewritten byte-stably, to their content names; Spark's _SUCCESS and
+        checksums left behind. Nothing reaches the output folder before every file is ready."""
         staged = []
         for part in sorted(written.rglob("part-*.parquet")):
+            stable = part.with_name(part.name + ".stable")
+            _rewrite(part, stable)
             folder = self._output / part.parent.relative_to(written)
-            staged.append((part, folder / f"part-{_digest(part)}.parquet"))
+            staged.append((stable, folder / f"part-{_digest(stable)}.parquet"))
         self._output.mkdir(parents=True, exist_ok=True)
         for source, target in staged:
             target.parent.mkdir(parents=True, exist_ok=True)
