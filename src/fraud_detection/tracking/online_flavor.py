@@ -19,6 +19,7 @@ Use it as ``Model.log(flavor=online_flavor, spark_model=..., online=OnlineSettin
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -39,6 +40,7 @@ from fraud_detection.schema import IDENTIFIERS, LABEL, RAW_COLUMNS
 from fraud_detection.serving import pyfunc as online
 from fraud_detection.tracking.tree_export import export_pipeline
 
+logger = logging.getLogger(__name__)
 ONLINE_DATA = "online"
 CODE = "code"
 ONLINE_PINS = ("mlflow", "pandas", "numpy")
@@ -136,6 +138,9 @@ def online_settings_of(params: dict[str, Any], transaction_types=None) -> Online
     pipeline without features cannot describe them)."""
     tolerance = (params.get("aggregate") or {}).get("balance_tolerance")
     if tolerance is None:
+        logger.warning("No aggregate.balance_tolerance among the run's parameters: the model "
+                       "is logged without its JVM-free python_function flavor (it serves only "
+                       "through Spark's); run with conf/base/parameters_aggregate.yml")
         return None
     max_abs = (params.get("split") or {}).get("max_abs_amount", OnlineSettings.max_abs_amount)
     return OnlineSettings(float(tolerance), float(max_abs),
