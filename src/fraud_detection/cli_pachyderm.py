@@ -12,12 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import click
+import grpc
 from kedro.framework.project import pipelines as project_pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DatasetError
 
-from fraud_detection.datasets.pachyderm_connection import connect, explain, resolve_target
+from fraud_detection.datasets.pachyderm_connection import (
+    connect,
+    explain,
+    is_not_found,
+    resolve_target,
+    rpc_error,
+)
 from fraud_detection.hooks.pachyderm_worker import pfs_root
 from fraud_detection.pachyderm_pipelines import (
     STAGES,
@@ -76,14 +83,26 @@ def create_pipelines(specs: dict[str, dict[str, Any]], credentials: dict[str, An
             request.update = _exists(client, name, project)
             client.create_pipeline_from_request(request)
         except Exception as exc:  # gRPC errors, named with the pipeline and pachd's words
-            raise explain(exc, f"pipeline {project}/{name}", target, {}) from exc
+            raise _create_error(exc, spec, target) from exc
         done.append((name, "updated" if request.update else "created"))
     return done
 
 
-def _exists(client, name: str, project: str) -> bool:
-    from fraud_detection.datasets.pachyderm_connection import is_not_found
+def _create_error(exc: BaseException, spec: dict[str, Any], target) -> DatasetError:
+    """pachd's refusal, with the pipeline and what to do about a missing input repo."""
+    name, project = spec["pipeline"]["name"], spec["pipeline"]["project"]["name"]
+    err = rpc_error(exc)
+    if err is not None and err.code() == grpc.StatusCode.NOT_FOUND:
+        repo = spec["input"]["pfs"]["repo"]
+        return DatasetError(
+            f"pipeline {project}/{name}: {err.details()}. Create its input repo with "
+            f"`pachctl create repo {repo} --project {project}` (or create the pipeline that "
+            "writes it first), then run `kedro pachyderm pipelines --create` again.")
+    names = {"repo": spec["input"]["pfs"]["repo"], "project": project, "branch": "master"}
+    return explain(exc, f"pipeline {project}/{name}", target, names)
 
+
+def _exists(client, name: str, project: str) -> bool:
     try:
         list(client.inspect_pipeline(name, project_name=project))
     except Exception as exc:

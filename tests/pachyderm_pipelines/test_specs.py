@@ -22,6 +22,7 @@ from fraud_detection.pachyderm_pipelines import (
 from fraud_detection.pachyderm_pipelines.specs import stage_io
 from tests.kedro_project import REPO, scratch_project
 from tests.pachyderm_pipelines.specs import schema_errors
+from tests.pachyderm_server.server import PachdServer
 
 SECRETS = {"PACH_AUTH_TOKEN": "pach-token-s3cr3t-value",
            "MLFLOW_TRACKING_PASSWORD": "mlflow-pw-s3cr3t-value",
@@ -153,3 +154,15 @@ def test_worker_image_holds_what_the_specs_run():
     assert "COPY dist/*.whl" in dockerfile and "COPY dist/conf-fraud_detection.tar.gz" in dockerfile
     assert 'fraud-detection = "fraud_detection.__main__:main"' in pyproject  # transform.cmd[0]
     assert "tar -xzf /tmp/conf.tar.gz -C /project" in dockerfile
+
+
+def test_create_without_the_input_repo_fails_with_pachds_words(project, monkeypatch):
+    server = PachdServer().start()
+    try:
+        monkeypatch.setenv("PACHD_ADDRESS", server.address)
+        result = _invoke(project, monkeypatch, "--create")
+        assert result.exit_code != 0
+        assert "pipeline default/split: repo default/raw-transactions not found" in result.output
+        assert server.pipelines == {} and "split" not in server.repos()  # nothing half-made
+    finally:
+        server.stop()
