@@ -27,7 +27,7 @@ def test_benchmark_script_writes_json_and_markdown(tmp_path):
         [sys.executable, "-m", "benchmarks.run", "--rows", str(ROWS), "--fractions", "1.0",
          "--skip", "naive", "--repeat", "2", "--warm-runs", "2",
          "--cache-dir", str(tmp_path / "cache"), "--out-dir", str(out), "--name", "smoke"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
