@@ -352,16 +352,9 @@ def _section(loader, key: str) -> dict[str, Any]:
         return {}
 
 
-def _numeric(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+def _numeric(metrics: dict[str, Any]) -> dict[str, float]:
     """Numbers of a (nested) metrics dict, flattened: ``confusion_matrix.tp`` and so on."""
-    flat: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_numeric(value, f"{name}."))
-        elif is_number(value):
-            flat[name] = float(value)
-    return flat
+    return {name: float(value) for name, value in leaves(metrics) if is_number(value)}
 
 
 def _log_params(run_id: str, params: dict[str, str]) -> None:
