@@ -35,6 +35,8 @@ from fraud_detection.provenance import (
     run_provenance,
     stored_record,
 )
+from fraud_detection.schema import RAW_COLUMNS
+from fraud_detection.serving.pyfunc import OUTPUT_COLUMNS
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, RECORDED, score_version
 from tests.kedro_project import mlflow_yml, run_kedro, scratch_project, versions
 from tests.registry import mlflow_uris, saved_model_files, train_params
@@ -131,10 +133,10 @@ def test_run_logs_model_plots_and_reports(tracked, tmp_path):
     version = client.get_model_version(MODEL, run_id_version(client, run_id))
     uri = f"models:/{MODEL}/{version.version}"
     model = mlflow.models.get_model_info(uri)
-    assert "spark" in model.flavors
-    inputs = {spec.name for spec in model.signature.inputs}
-    assert {"type", "amount", "errorBalanceOrig", "custPriorTxnCount"} <= inputs
-    assert [spec.name for spec in model.signature.outputs] == ["prediction"]
+    assert {"spark", "python_function"} <= set(model.flavors)
+    # The signature is the JVM-free pyfunc's: raw PaySim columns in, the answer out.
+    assert model.signature.inputs.input_names() == list(RAW_COLUMNS)
+    assert [spec.name for spec in model.signature.outputs] == list(OUTPUT_COLUMNS)
     assert model.metadata == {"transaction_types": ["CASH_OUT", "TRANSFER"]}  # its scope
     # The logged model is the one the run saved as its fraud_model version, copied.
     saved = project / "data/06_models/fraud_model" / runs[1].data.tags[
@@ -149,7 +151,9 @@ def test_run_logs_model_plots_and_reports(tracked, tmp_path):
     mlflow.models.predict(uri, input_path=str(request), content_type="json",
                           env_manager="local", output_path=str(answer))
     predictions = json.loads(answer.read_text())["predictions"]
-    assert len(predictions) == 5 and set(predictions) <= {0.0, 1.0}
+    assert len(predictions) == 5
+    assert all(0.0 <= row["fraud_probability"] <= 1.0 and row["predicted_fraud"] in (0, 1)
+               and row["model_run_id"] == run_id for row in predictions)
 
 
 def run_id_version(client: MlflowClient, run_id: str) -> str:

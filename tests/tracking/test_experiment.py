@@ -6,8 +6,11 @@ loads it; a real SQLite store.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from mlflow import MlflowClient
+from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 from mlflow.tracking.default_experiment import registry
 
 from fraud_detection.tracking.experiment import ProjectExperimentProvider
@@ -15,12 +18,15 @@ from tests.kedro_project import scratch_project
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch) -> str:
+def store(tmp_path, monkeypatch) -> Iterator[str]:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     for name in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "KEDRO_ENV"):
         monkeypatch.delenv(name, raising=False)
-    return uri
+    # An earlier test's mlflow.set_tracking_uri outranks the variable in this process: use
+    # this store for the test and restore whatever was set after it.
+    with _use_tracking_uri(uri):
+        yield uri
 
 
 def test_in_the_project_folder_the_default_experiment_is_the_configured_one(
