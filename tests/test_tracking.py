@@ -22,10 +22,7 @@ from kedro_datasets.spark import SparkDatasetV2
 from mlflow import MlflowClient
 from mlflow.models.utils import load_serving_example
 
-from fraud_detection.hooks.mlflow_tracking import (
-    ParameterConflictError,
-    TrackingUnavailableError,
-)
+from fraud_detection.hooks.mlflow_tracking import ParameterConflictError
 from fraud_detection.hooks.parameters import InvalidParameterError
 from fraud_detection.ml.scoring import rows_fingerprint
 from fraud_detection.pipelines.train.nodes import split_train_test
@@ -38,6 +35,7 @@ from fraud_detection.provenance import (
 from fraud_detection.schema import RAW_COLUMNS
 from fraud_detection.serving.pyfunc import OUTPUT_COLUMNS
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, RECORDED, score_version
+from fraud_detection.tracking.config import TrackingUnavailableError
 from tests.kedro_project import mlflow_yml, run_kedro, scratch_project, versions
 from tests.registry import mlflow_uris, saved_model_files, train_params
 

@@ -38,14 +38,12 @@ _PACKAGE = Path(__file__).resolve().parent
 def _known_user_errors() -> tuple[type[BaseException], ...]:
     """Errors that report user mistakes and predate :class:`UserError` (imported late: this
     module sits at the top of the layers, beside the commands that use it)."""
-    from fraud_detection.hooks.mlflow_tracking import (
-        ParameterConflictError,
-        TrackingUnavailableError,
-    )
+    from fraud_detection.hooks.mlflow_tracking import ParameterConflictError
     from fraud_detection.hooks.parameters import InvalidParameterError, UnknownParameterError
     from fraud_detection.hooks.spark import SparkMasterUnavailableError
     from fraud_detection.pipelines.split.nodes import RawDataError
     from fraud_detection.provenance.lookup import ProvenanceError
+    from fraud_detection.tracking.config import TrackingUnavailableError
 
     return (UserError, MissingConfigException, VersionNotFoundError, RawDataError,
             UnknownParameterError, InvalidParameterError, TrackingUnavailableError,

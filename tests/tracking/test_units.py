@@ -15,11 +15,11 @@ from fraud_detection.hooks.mlflow_tracking import (
     runner_name,
 )
 from fraud_detection.parameters import SplitParams
+from fraud_detection.redaction import redact
 from fraud_detection.tracking.config import (
     MlflowSettings,
     TrackingUnavailableError,
     check_reachable,
-    redact,
 )
 from fraud_detection.tracking.registry import coordinate, decide
 from fraud_detection.tracking.versions import content_digest

@@ -29,15 +29,10 @@ from fraud_detection.hooks.interrupts import at_exit, interrupted
 from fraud_detection.ml.registered_model import RegisteredModel
 from fraud_detection.naming import base_name, is_parameters
 from fraud_detection.nesting import leaves
-from fraud_detection.redaction import MASK, looks_secret
+from fraud_detection.redaction import MASK, looks_secret, redact
 from fraud_detection.text import shown
 from fraud_detection.tracking.background import in_background
-from fraud_detection.tracking.config import (  # noqa: F401 - TrackingUnavailableError: API
-    MlflowSettings,
-    TrackingUnavailableError,
-    export_credentials,
-    redact,
-)
+from fraud_detection.tracking.config import MlflowSettings, export_credentials
 from fraud_detection.tracking.experiment import experiment_id
 from fraud_detection.tracking.online_flavor import online_settings_of
 from fraud_detection.tracking.release import ModelRelease, Released, is_number, run_summary

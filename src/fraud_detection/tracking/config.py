@@ -1,7 +1,4 @@
-"""``conf/<env>/mlflow.yml``, read once into typed settings; URIs resolved, secrets kept out.
-
-``redact`` (:mod:`fraud_detection.redaction`) is importable from here too.
-"""
+"""``conf/<env>/mlflow.yml``, read once into typed settings; URIs resolved, secrets kept out."""
 
 from __future__ import annotations
 

@@ -31,8 +31,9 @@ from mlflow import MlflowClient
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 
+from fraud_detection.redaction import redact
 from fraud_detection.tracking.champion import FINGERPRINT_TAG, ChampionScorer
-from fraud_detection.tracking.config import MlflowSettings, redact
+from fraud_detection.tracking.config import MlflowSettings
 from fraud_detection.tracking.model_logging import (
     log_spark_model,
     log_spark_model_in_background,
