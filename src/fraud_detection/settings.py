@@ -8,7 +8,11 @@ from kedro.config import OmegaConfigLoader
 from fraud_detection.datasets.complete_versions import install as load_complete_versions_only
 from fraud_detection.hooks.mlflow_tracking import MlflowTrackingHook
 from fraud_detection.hooks.model_refs import ModelRefHook
-from fraud_detection.hooks.pachyderm_worker import PachydermWorkerHook, pfs_root
+from fraud_detection.hooks.pachyderm_worker import (
+    PachydermJobEndHook,
+    PachydermWorkerHook,
+    pfs_root,
+)
 from fraud_detection.hooks.parameters import ParameterCheckHook
 from fraud_detection.hooks.provenance import ProvenanceHook
 from fraud_detection.hooks.spark import SparkHooks
@@ -21,8 +25,8 @@ load_complete_versions_only()
 
 # The one place hook order is decided. Pluggy calls the last registered hook first, so at
 # every hook point the order is the reverse of HOOKS: PachydermWorker, UnfinishedSaves,
-# ParameterCheck, ModelRef, Provenance, MlflowTracking, SparkCache, Spark. Hence: the
-# parameters are checked before anything else reads them; the registered models a run
+# ParameterCheck, ModelRef, Provenance, MlflowTracking, PachydermJobEnd, SparkCache, Spark.
+# Hence: the parameters are checked before anything else reads them; the registered models a run
 # reads are resolved before Spark starts or any data is read; at a run's end (or error)
 # provenance logs the versions still waiting for a digest while the MLflow run is open,
 # before the MLflow hook closes it; the MLflow hook waits for the model logging (which
@@ -31,11 +35,14 @@ load_complete_versions_only()
 # their jobs can be cancelled. The MLflow hook wraps ``before_pipeline_run``: it checks the
 # tracking server before the others (Spark) start and opens the run after them. The hooks
 # share one record of each run (RUNS: IDs, git, the versions read and written) instead of
-# reading each other's tags.
+# reading each other's tags. In a Pachyderm worker, the worker hook hands the MLflow hook the
+# job's run before it opens one, and PachydermJobEnd, after the MLflow hook ended the datum's
+# part of that run, gives the run the status of all the job's datums.
 RUNS = RunRecords()
-HOOKS = (SparkHooks(), SparkCacheHook(), MlflowTrackingHook(RUNS), ProvenanceHook(RUNS),
-         ModelRefHook(), ParameterCheckHook(), UnfinishedSavesHook(),
-         PachydermWorkerHook())  # first at the end: tags and writes the run ID while it is open
+WORKER = PachydermWorkerHook()
+HOOKS = (SparkHooks(), SparkCacheHook(), PachydermJobEndHook(WORKER), MlflowTrackingHook(RUNS),
+         ProvenanceHook(RUNS), ModelRefHook(), ParameterCheckHook(), UnfinishedSavesHook(),
+         WORKER)  # first at the end: joins the job's run, writes the run ID while it is open
 # kedro-viz (`make viz`) would otherwise hook into every run to write dataset statistics
 # and run events under .viz/: a run does only what this project's hooks do.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
