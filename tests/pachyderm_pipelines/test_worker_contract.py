@@ -23,7 +23,7 @@ from python_pachyderm.proto.v2.pps import pps_pb2
 
 from fraud_detection.cli import cli
 from fraud_detection.pipelines.split.nodes import shard_of_customer
-from tests.kedro_project import run_kedro, scratch_project
+from tests.kedro_project import mlflow_yml, run_kedro, scratch_project, versions
 from tests.pachyderm_pipelines.specs import schema_errors
 from tests.pachyderm_pipelines.worker import run_job
 from tests.pachyderm_server.server import PachdServer
@@ -32,6 +32,10 @@ pytestmark = pytest.mark.integration
 
 N_SHARDS = 2
 STAGES = ("split", "aggregate", "train")
+MODEL = "fraud-detector-pachyderm-pipelines-test"
+# The score stage scores with the champion of the model the train stage registers.
+SCORING_MODEL = ("scoring_model:\n  type: fraud_detection.datasets.MlflowModelDataset\n"
+                 f"  model_name: {MODEL}\n  model_ref: champion\n")
 
 
 def _pipelines_yml(project, tracking_uri: str) -> str:
@@ -56,8 +60,9 @@ def deployment(spark, mlflow_server, tmp_path_factory):
     (project / "conf/pachyderm/pachyderm_pipelines.yml").write_text(
         _pipelines_yml(project, mlflow_server.url))
     (project / "conf/pachyderm_worker/mlflow.yml").write_text(
-        "enabled: true\nexperiment_name: pachyderm-pipelines-test\n"
-        "registered_model_name: fraud-detector-pachyderm-pipelines-test\n")
+        f"enabled: true\nexperiment_name: pachyderm-pipelines-test\n"
+        f"registered_model_name: {MODEL}\n")
+    (project / "conf/pachyderm_worker/catalog_scoring_model.yml").write_text(SCORING_MODEL)
     run_kedro(project, ["data_generation"], params={"data_generation": {"n_rows": 3000}})
     server = PachdServer().start()
     client = server.client()
@@ -149,29 +154,40 @@ def test_outputs_equal_a_plain_run_and_each_shard_datum_equals_its_rows(deployme
             (tuple(r) for r in mine.collect()), key=repr)
 
 
-def test_each_output_commit_names_its_mlflow_run_and_the_run_names_the_job(
+def _provenance(files: dict[str, bytes]) -> list[dict]:
+    return [json.loads(data) for path, data in files.items() if path.startswith("/.provenance/")]
+
+
+def _job_runs(client: MlflowClient, job: str) -> list:
+    experiment = client.get_experiment_by_name("pachyderm-pipelines-test").experiment_id
+    return client.search_runs([experiment], f"tags.`pachyderm.job_id` = '{job}'")
+
+
+def test_each_job_is_one_mlflow_run_holding_every_datum_and_named_by_its_commit(
         deployment, mlflow_server):
     server, job, jobs = deployment["server"], deployment["job"], deployment["jobs"]
     client = MlflowClient(mlflow_server.url)
+    runs = {run.data.tags["pachyderm.pipeline"]: run for run in _job_runs(client, job)}
+    assert sorted(runs) == sorted(STAGES)  # one run per job of each stage, whatever its datums
     for stage in STAGES:
-        files = server.commit(stage, job).files
-        records = [json.loads(data) for path, data in files.items()
-                   if path.startswith("/.provenance/")]
-        assert len(records) == len(jobs[stage].datums)
-        for record in records:
-            run = client.get_run(record["mlflow_run_id"])
-            assert run.info.status == "FINISHED"
-            tags = run.data.tags
-            assert tags["pachyderm.job_id"] == job == record["PACH_JOB_ID"]
-            assert tags["pachyderm.output_commit"] == job
-            assert tags["pachyderm.pipeline"] == stage
-            assert tags["pachyderm.datum_id"] in jobs[stage].datums
-            assert tags["kedro.pipelines"] == stage
-    # the job's runs are found from the job's commit ID alone
-    found = client.search_runs(
-        [client.get_experiment_by_name("pachyderm-pipelines-test").experiment_id],
-        f"tags.`pachyderm.job_id` = '{job}'")
-    assert len(found) == 1 + N_SHARDS + 1
+        run = runs[stage]
+        records = _provenance(server.commit(stage, job).files)
+        assert len(records) == len(jobs[stage].datums)  # one file per datum ...
+        assert {r["mlflow_run_id"] for r in records} == {run.info.run_id}  # ... one run
+        assert sorted(r["PACH_DATUM_ID"] for r in records) == sorted(jobs[stage].datums)
+        assert run.info.status == "FINISHED" and run.info.run_name == f"{stage}@{job}"
+        tags = run.data.tags
+        assert tags["pachyderm.job_id"] == job == tags["pachyderm.output_commit"]
+        assert tags["kedro.pipelines"] == stage and "kedro.pid" not in tags
+        datum_tags = {k: v for k, v in tags.items() if k.startswith("pachyderm.datum.")}
+        assert {k.split(".")[2] for k in datum_tags} == set(jobs[stage].datums)
+        for datum in jobs[stage].datums:
+            assert datum_tags[f"pachyderm.datum.{datum}"] == "FINISHED"
+    # each shard datum of the aggregate job names the shard it read, at the split's commit
+    inputs = sorted(v for k, v in runs["aggregate"].data.tags.items() if k.endswith(".input"))
+    assert inputs == [f"split@{job}:/shards/shard={i}" for i in range(N_SHARDS)]
+    # the aggregate job logged its parameters once, the same for both datums
+    assert runs["aggregate"].data.params["aggregate.balance_tolerance"] == "0.01"
 
 
 def test_a_raw_commit_touching_one_shard_changes_exactly_that_shard(deployment, spark):
@@ -199,3 +215,74 @@ def test_a_raw_commit_touching_one_shard_changes_exactly_that_shard(deployment, 
             assert shard_files(after, shard).keys().isdisjoint(shard_files(before, shard))
         else:
             assert shard_files(after, shard) == shard_files(before, shard)  # names and bytes
+
+
+# --- the score stage, on the model the chain's train job registered ----------------------
+
+SCORED_ROWS = 400
+
+
+@pytest.fixture(scope="module")
+def scoring(deployment, mlflow_server, spark):
+    """A scoring batch (rows of the raw data and one malformed row) committed to the scoring
+    repo, the score job run as pachd runs it, and the local scoring pipeline on that batch."""
+    client, server, root = deployment["client"], deployment["server"], deployment["root"]
+    lines = deployment["csv"].decode().splitlines()
+    header = lines[0].split(",")
+    bad = lines[1].split(",")
+    bad[header.index("amount")] = "12x"  # not a number: quarantined with its reason
+    batch = ("\n".join([lines[0], *lines[1:SCORED_ROWS + 1], ",".join(bad)]) + "\n").encode()
+    client.put_file_bytes(("scoring-transactions", "master"), "/batch.csv", batch)
+    job = server.commit("scoring-transactions").id
+    result = run_job(client, deployment["specs"]["score"], job, root / "pfs-score",
+                     extra_env={"MLFLOW_TRACKING_PASSWORD": "unused"})
+    project, folder = deployment["project"], root / "scoring-batch"
+    folder.mkdir()
+    (folder / "batch.csv").write_bytes(batch)
+    (project / "conf/local/catalog.yml").write_text(
+        f"{SCORING_MODEL}scoring_transactions@spark:\n"
+        "  type: fraud_detection.datasets.RawCsvDataset\n"
+        f"  filepath: {folder}\n  pattern: '*.csv'\n  name: scoring_transactions\n")
+    (project / "conf/local/mlflow.yml").write_text(
+        mlflow_yml(mlflow_server.url, "pachyderm-pipelines-local-test", MODEL))
+    run_kedro(project, ["score"])
+    local = project / "data/07_model_output/scored_transactions.parquet"
+    return {"job": job, "result": result, "files": server.commit("score", job).files,
+            "local": spark.read.parquet(str(versions(local)[-1] / local.name))}
+
+
+def test_the_score_job_scores_with_the_registered_champion_as_the_local_pipeline_does(
+        deployment, scoring, mlflow_server, spark):
+    client = MlflowClient(mlflow_server.url)
+    files, job = scoring["files"], scoring["job"]
+    [train_run] = [r for r in _job_runs(client, deployment["job"])
+                   if r.data.tags["pachyderm.pipeline"] == "train"]
+    [version] = client.search_model_versions(f"run_id = '{train_run.info.run_id}'")
+    assert client.get_model_version_by_alias(MODEL, "champion").version == version.version
+    scored = _parquet_rows(files, "/scored_transactions/")
+    assert len(scored) == SCORED_ROWS
+    # every row stamped with the registered version that scored it and its training run
+    columns = scoring["local"].columns
+    stamps = {(r[columns.index("model_version")], r[columns.index("model_run_id")])
+              for r in scored}
+    assert stamps == {(int(version.version), train_run.info.run_id)}
+    reasons = {r[columns.index("type")]: r[columns.index("unscored_reason")] for r in scored}
+    assert reasons["PAYMENT"] == "out_of_scope: PAYMENT" and reasons["TRANSFER"] is None
+    # the malformed row, quarantined with its reason; the counts in the report
+    [quarantined] = [row for path, data in files.items()
+                     if path.startswith("/quarantined_transactions/") and path.endswith(".parquet")
+                     for row in pq.read_table(io.BytesIO(data)).to_pylist()]
+    assert quarantined["amount"] == "12x" and "amount" in quarantined["problems"]
+    report = json.loads(files["/scoring_report.json"])
+    assert report["rows"] == SCORED_ROWS == report["scored"] + report["out_of_scope"]
+    assert json.loads(files["/scoring_validation.json"])["quarantined"] == 1
+    # the same rows, probabilities and decisions as the local scoring pipeline on the batch
+    assert scored == sorted((tuple(r) for r in scoring["local"].collect()), key=repr)
+    # the output commit names the score job's run, which names the job and the model
+    [record] = _provenance(files)
+    [run] = _job_runs(client, job)
+    assert record["mlflow_run_id"] == run.info.run_id and run.info.status == "FINISHED"
+    assert run.data.tags["pachyderm.pipeline"] == "score"
+    assert run.data.tags["score.model_version"] == version.version
+    assert run.data.tags[f"pachyderm.datum.{scoring['result'].datums[0]}.input"] == (
+        f"scoring@{job}:/")
