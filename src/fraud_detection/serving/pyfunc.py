@@ -28,7 +28,13 @@ from fraud_detection.schema import RAW_COLUMNS
 from fraud_detection.serving import features
 from fraud_detection.serving.release import Release, load_release
 from fraud_detection.serving.tree import ExportedTree
-from fraud_detection.serving.validation import DEFAULT_MAX_ABS, TEXT, problems_of, trimmed
+from fraud_detection.serving.validation import (
+    DEFAULT_MAX_ABS,
+    TEXT,
+    columns_of,
+    problems_in,
+    trimmed,
+)
 
 PIPELINE_FILE = "pipeline.json"
 INVALID_PREFIX = "invalid: "
@@ -57,54 +63,53 @@ class OnlineModel:
         """One answer per row of ``model_input``, in its order (see the module docstring).
 
         Plain arrays and loops rather than DataFrame operations: a request holds a few rows,
-        where pandas' per-call overhead would cost more than the work.
+        where pandas' per-call overhead would cost more than the work. Every DataFrame column
+        is read once (:func:`columns_of`), and the answer is one object block.
         """
+        raw = columns_of(model_input)
+        n = len(model_input)
         reasons: list[str | None] = [INVALID_PREFIX + p if p else None
-                                     for p in problems_of(model_input, self.max_abs)]
+                                     for p in problems_in(raw, n, self.max_abs)]
         valid = [i for i, reason in enumerate(reasons) if reason is None]
-        probability: list[float | None] = [None] * len(reasons)
+        probability: list[float | None] = [None] * n
         if valid:
-            columns = _typed(model_input, valid)
+            columns = _typed(raw, valid if len(valid) < n else None)
             for i, kind in zip(valid, columns["type"]):
                 reasons[i] = unscored_reason(kind, self.release.scope)
             scored = [j for j, i in enumerate(valid) if reasons[i] is None]
             if scored:  # features of every valid row: the history includes all of them
                 inputs = {**columns, **features.feature_columns(columns, self.balance_tolerance)}
-                picked = {name: np.asarray(values)[scored] for name, values in inputs.items()}
-                for j, p in zip(scored, self.tree.predict_proba(picked)[:, 1]):
-                    probability[valid[j]] = float(p)
+                if len(scored) < len(valid):
+                    inputs = {name: np.asarray(values)[scored] for name, values in inputs.items()}
+                for j, p in zip(scored, self.tree.predict_proba(inputs)[:, 1].tolist()):
+                    probability[valid[j]] = p
         return self._answers(probability, reasons)
 
     def _answers(self, probability: list[float | None], reasons: list[str | None]
                  ) -> pd.DataFrame:
-        release, n = self.release, len(reasons)
-        decided = [None if p is None else int(p >= release.threshold) for p in probability]
-
-        def column(values: list) -> np.ndarray:  # object: a missing value stays None (null)
-            out = np.empty(n, dtype=object)
-            out[:] = values
-            return out
-
-        return pd.DataFrame({
-            "fraud_probability": column(probability),
-            "predicted_fraud": column(decided),
-            "unscored_reason": column(reasons),
-            "model_coordinate": column([release.coordinate] * n),
-            "model_version": column([release.version] * n),
-            "model_run_id": column([release.run_id] * n),
-        })
+        """The answer frame: object columns, so a missing value stays ``None`` (JSON null)."""
+        release = self.release
+        out = np.empty((len(reasons), len(OUTPUT_COLUMNS)), dtype=object)
+        out[:, 0] = probability
+        out[:, 1] = [None if p is None else int(p >= release.threshold) for p in probability]
+        out[:, 2] = reasons
+        out[:, 3] = release.coordinate
+        out[:, 4] = release.version
+        out[:, 5] = release.run_id
+        return pd.DataFrame(out, columns=list(OUTPUT_COLUMNS), copy=False)
 
 
-def _typed(rows: pd.DataFrame, valid: list[int]) -> dict[str, Any]:
-    """The valid rows' columns with the batch's types: texts trimmed, numbers as float64,
-    ``step`` and ``isFlaggedFraud`` (valid, so present and integral) as integers."""
+def _typed(raw: dict[str, np.ndarray], valid: list[int] | None) -> dict[str, Any]:
+    """The valid rows' columns (``None``: every row) with the batch's types: texts trimmed,
+    numbers as float64, ``step`` and ``isFlaggedFraud`` (valid, so present and integral) as
+    integers."""
     columns: dict[str, Any] = {}
     for name, kind in RAW_COLUMNS.items():
-        if name not in rows:
+        if name not in raw:
             continue
-        values = rows[name].to_numpy()[valid]
+        values = raw[name] if valid is None else raw[name][valid]
         if name in TEXT:
-            columns[name] = [trimmed(v) for v in values]
+            columns[name] = [trimmed(v) for v in values.tolist()]
         elif kind == "double":
             columns[name] = values.astype("float64")
         elif name in ("step", "isFlaggedFraud"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fraud_detection.schema import CUSTOMER, LABEL, RAW_COLUMNS, TRANSACTION_TYPES
@@ -110,8 +111,87 @@ def row_problems(row: dict[str, Any], max_abs: float = DEFAULT_MAX_ABS) -> str:
 
 
 def problems_of(rows: pd.DataFrame, max_abs: float = DEFAULT_MAX_ABS) -> list[str]:
-    """:func:`row_problems` of every row of a request (read column by column: a request is
-    small, and pandas' row access costs more than the checks)."""
-    names = [name for name in RAW_COLUMNS if name in rows]
-    columns = [rows[name].tolist() for name in names]
-    return [row_problems(dict(zip(names, values)), max_abs) for values in zip(*columns)]
+    """:func:`row_problems` of every row of a request.
+
+    Most rows of a request are valid: a vectorized pass over the columns (:func:`_clean`)
+    finds the rows that certainly are, and only the others go through :func:`row_problems`,
+    which words their problems. The pass is conservative: whatever it cannot prove valid (a
+    column missing or of an unexpected type, a value it does not recognize) is checked row
+    by row, so the texts are :func:`row_problems`' in every case.
+    """
+    return problems_in(columns_of(rows), len(rows), max_abs)
+
+
+def columns_of(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The request's raw columns as arrays (one DataFrame access each: pandas' per-access
+    cost is larger than a small request's work)."""
+    return {name: rows[name].to_numpy() for name in RAW_COLUMNS if name in rows}
+
+
+def problems_in(columns: dict[str, np.ndarray], n: int, max_abs: float = DEFAULT_MAX_ABS
+                ) -> list[str]:
+    """:func:`problems_of` of ``n`` rows given as :func:`columns_of` arrays."""
+    clean = _clean(columns, n, max_abs)
+    problems = [""] * n
+    suspects = np.flatnonzero(~clean).tolist()
+    if suspects:  # Python values, as the JSON carried them (a numpy scalar prints otherwise)
+        values = {name: column.tolist() for name, column in columns.items()}
+        for i in suspects:
+            problems[i] = row_problems({name: v[i] for name, v in values.items()}, max_abs)
+    return problems
+
+
+def _clean(columns: dict[str, np.ndarray], n: int, max_abs: float) -> np.ndarray:
+    """Which rows certainly pass every rule of :func:`row_problems` (``False``: check it)."""
+    clean = np.ones(n, dtype=bool)
+    for name in NUMERIC:
+        values = _floats(columns.get(name))
+        if name == LABEL:  # optional: absent, null, 0 or 1
+            if name in columns:
+                clean &= values is not None and (np.isnan(values) | (values == 0.0)
+                                                 | (values == 1.0))
+            continue
+        if values is None:
+            return np.zeros(n, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            clean &= _number_clean(name, values, max_abs)
+    for name in TEXT:
+        if name not in columns:
+            return np.zeros(n, dtype=bool)
+        allowed = TRANSACTION_TYPES if name == "type" else None
+        clean &= np.fromiter((_text_clean(v, allowed) for v in columns[name].tolist()),
+                             dtype=bool, count=n)
+    return clean
+
+
+def _floats(values: np.ndarray | None) -> np.ndarray | None:
+    """A numeric column as float64, as ``float(value)`` reads each value; ``None`` when its
+    type (object, bool, text) needs the row-by-row check."""
+    if values is None or values.dtype.kind not in "fiu":
+        return None
+    return values.astype("float64", copy=False)
+
+
+def _number_clean(name: str, values: np.ndarray, max_abs: float) -> np.ndarray:
+    """:func:`number_problem` finds nothing (NaN fails every comparison, so nulls and NaN
+    are left to it)."""
+    clean = np.isfinite(values)
+    if RAW_COLUMNS[name] == "double":
+        clean &= np.abs(values) <= max_abs
+    else:
+        clean &= (np.floor(values) == values) & (values >= -2.0**31) & (values < 2.0**31)
+    if name in NON_NEGATIVE:
+        clean &= values >= 0.0
+    if name == "step":
+        clean &= values >= 1.0
+    if name == "isFlaggedFraud":
+        clean &= (values == 0.0) | (values == 1.0)
+    return clean
+
+
+def _text_clean(value: Any, allowed: tuple[str, ...] | None) -> bool:
+    """A text value with something besides spaces (and, for ``type``, a known type)."""
+    if type(value) is not str:
+        return False
+    text = value.strip(" ")
+    return text != "" and (allowed is None or text in allowed)
