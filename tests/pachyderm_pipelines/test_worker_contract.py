@@ -188,6 +188,16 @@ def test_each_job_is_one_mlflow_run_holding_every_datum_and_named_by_its_commit(
     assert inputs == [f"split@{job}:/shards/shard={i}" for i in range(N_SHARDS)]
     # the aggregate job logged its parameters once, the same for both datums
     assert runs["aggregate"].data.params["aggregate.balance_tolerance"] == "0.01"
+    # commit -> run -> what made it: `kedro provenance run` on the run the train commit names
+    [record] = _provenance(server.commit("train", job).files)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(deployment["project"])
+        patch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+        shown = CliRunner().invoke(cli, ["provenance", "run", record["mlflow_run_id"], "--json"],
+                                   catch_exceptions=False)
+    answer = json.loads(shown.stdout)
+    assert answer["status"] == "FINISHED" and answer["pachyderm"]["pachyderm.job_id"] == job
+    assert [model["name"] for model in answer["models"]] == [MODEL]
 
 
 def test_a_raw_commit_touching_one_shard_changes_exactly_that_shard(deployment, spark):
