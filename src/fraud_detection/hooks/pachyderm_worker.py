@@ -34,6 +34,7 @@ from kedro.framework.hooks import hook_impl
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from fraud_detection.hooks.interrupts import at_exit
 from fraud_detection.redaction import redact
 from fraud_detection.text import shown
 from fraud_detection.tracking.config import MlflowSettings
@@ -155,6 +156,8 @@ class PachydermWorkerHook:
         run_id, self._job_run = self._job_run, None
         if run_id is None:
             return
+        if os.environ.get("MLFLOW_RUN_ID") == run_id:  # the MLflow hook never took it
+            del os.environ["MLFLOW_RUN_ID"]
         status = end_datum(MlflowClient(), run_id, self._datum, state,
                            self._error if state == FAILED else None)
         logger.info("Pachyderm datum %s %s; the job's MLflow run %s is %s", self._datum,
@@ -168,6 +171,17 @@ class PachydermJobEndHook:
 
     def __init__(self, worker: PachydermWorkerHook) -> None:
         self._worker = worker
+        # A datum whose run stopped before any pipeline hook could end it (another hook's
+        # before_pipeline_run failed, Ctrl-C) is FAILED at exit. Registered before the
+        # MLflow hook's exit handler (settings.HOOKS), so it runs after that one.
+        at_exit(self._at_exit)
+
+    def _at_exit(self) -> None:
+        try:
+            self._worker.end_datum(FAILED)
+        except (MlflowException, OSError) as error:  # at exit: say it; the process ends
+            logger.warning("could not mark the Pachyderm datum FAILED on its job's MLflow "
+                           "run: %s", redact(str(error)))
 
     @hook_impl
     def after_pipeline_run(self) -> None:
