@@ -101,6 +101,9 @@ class PachydermWorkerHook:
 
     @hook_impl
     def after_context_created(self, context) -> None:
+        self._settings = None
+        if not os.environ.get("PACH_JOB_ID"):  # not a pachd worker: nothing to do
+            return
         try:
             config = dict(context.config_loader["mlflow"] or {})
         except (KeyError, MissingConfigException):
@@ -117,7 +120,7 @@ class PachydermWorkerHook:
         settings = self._settings
         if not self._tags or settings is None or not settings.enabled:
             return
-        job = PachydermJob(self._tags["pachyderm.job_id"], self._tags["pachyderm.pipeline"],
+        job = PachydermJob(self._tags["pachyderm.job_id"], self._tags.get("pachyderm.pipeline", ""),
                            self._tags.get("pachyderm.output_commit"))
         client = MlflowClient()
         self._job_run = elect_job_run(client, _experiment(settings, client), job)
