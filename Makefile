@@ -12,7 +12,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: run test install data ui viz package image bench bench-serve check-java check-python clean help
+.PHONY: run test install data ui viz package image bench bench-serve serve check-java check-python clean help
 
 help:
 	@echo "make run   - set up .venv, generate data if data/01_raw has none, run the training pipeline"
@@ -23,6 +23,7 @@ help:
 	@echo "make package - the wheel and the conf archive in dist/ (for clusters and Databricks)"
 	@echo "make image - the Pachyderm worker image (Dockerfile; IMAGE=name:tag), needs Docker"
 	@echo "make bench - the PaySim-scale benchmark: results in benchmarks/results/"
+	@echo "make serve - the champion answering raw transactions over HTTP, no Java: http://127.0.0.1:$(SERVE_PORT)"
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -97,10 +98,17 @@ image:
 bench: check-java install
 	$(BIN)/python -m benchmarks.run --repeat 3
 
-# Online scoring: the JVM-free pyfunc and the Spark flavor of one model, each served by
-# mlflow models serve: start to first answer, 1- and 100-row latency, memory (a few minutes).
+# Online scoring: the JVM-free pyfunc served in one process (fraud-detection-serve) and by
+# mlflow models serve, and the Spark flavor of the same model: start to first answer, 1- and
+# 100-row latency, memory (a few minutes).
 bench-serve: check-java install
 	$(BIN)/python -m benchmarks.serve
+
+# The registered model (MODEL, default the champion) answering raw rows over HTTP, no Java.
+MODEL ?= models:/fraud-detector@champion
+SERVE_PORT ?= 5001
+serve: install
+	$(BIN)/fraud-detection-serve -m "$(MODEL)" -p $(SERVE_PORT)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -80,9 +81,12 @@ def _java_trap(folder: Path) -> dict[str, str]:
     return {"PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def serve(model_uri: str, tracking_uri: str, log: Path) -> tuple[subprocess.Popen, str]:
-    """Start ``mlflow models serve`` of ``model_uri`` with the Java trap (see
-    :func:`_java_trap`, in ``log``'s folder); its process and URL."""
+def serve(model_uri: str, tracking_uri: str, log: Path, one_process: bool = False
+          ) -> tuple[subprocess.Popen, str]:
+    """Start ``mlflow models serve`` of ``model_uri`` (or, ``one_process``, the project's
+    ``python -m fraud_detection.serving.server``, with ``-X importtime`` listing every module
+    it imports in ``log``) with the Java trap (see :func:`_java_trap`, in ``log``'s folder);
+    its process and URL."""
     port = free_port()
     venv_bin = Path(sys.executable).parent
     env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "SPARK_HOME")}
@@ -90,10 +94,13 @@ def serve(model_uri: str, tracking_uri: str, log: Path) -> tuple[subprocess.Pope
                **_java_trap(log.parent / "trap"))
     env["PATH"] = f"{env['PATH']}{os.pathsep}{venv_bin}"
     assert shutil.which("java", path=env["PATH"]) == str(log.parent / "trap" / "java")
+    command = ([str(venv_bin / "python"), "-X", "importtime", "-m",
+                "fraud_detection.serving.server", "-m", model_uri] if one_process else
+               [str(venv_bin / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager",
+                "local"])
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [str(venv_bin / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager",
-             "local", "-h", "127.0.0.1", "-p", str(port)],
+            [*command, "-h", "127.0.0.1", "-p", str(port)],
             env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     return process, f"http://127.0.0.1:{port}"
 
@@ -102,7 +109,7 @@ def wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> float:
     start = time.monotonic()
     while time.monotonic() - start < STARTUP_TIMEOUT:
         if process.poll() is not None:
-            raise RuntimeError(f"mlflow models serve exited ({process.returncode}):\n"
+            raise RuntimeError(f"the server exited ({process.returncode}):\n"
                                f"{log.read_text()[-3000:]}")
         try:
             if _request(f"{url}/ping")[0] == 200:
@@ -161,9 +168,15 @@ def batch(spark):
 
 
 @pytest.fixture(scope="module")
-def served(spark, mlflow_server, batch, tmp_path_factory):
+def registered(spark, mlflow_server, batch):
+    """The batch's model, registered as the champion: version, run ID, model ID."""
     model, table, _ = batch
-    version, run_id, model_id = register_online(mlflow_server.url, model, table)
+    return register_online(mlflow_server.url, model, table)
+
+
+@pytest.fixture(scope="module")
+def served(mlflow_server, registered, tmp_path_factory):
+    version, run_id, model_id = registered
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     process, url = serve(f"models:/{MODEL_NAME}@champion", mlflow_server.url, log)
     try:
@@ -262,3 +275,115 @@ def test_the_pyfunc_environment_holds_no_spark_or_java(served, mlflow_server, tm
     assert logged.flavors["python_function"]["loader_module"] == "fraud_detection.serving.pyfunc"
     assert logged.flavors["spark"]["model_data"] == "sparkml"  # batch scoring's flavor stays
     assert logged.signature.inputs.input_names() == list(RAW_COLUMNS)
+
+
+# The one-process server (fraud_detection.serving.server): MLflow's scoring app in one Python.
+
+@pytest.fixture(scope="module")
+def one_process(mlflow_server, registered, tmp_path_factory):
+    log = tmp_path_factory.mktemp("one-process") / "serve.log"
+    process, url = serve(f"models:/{MODEL_NAME}@champion", mlflow_server.url, log,
+                         one_process=True)
+    try:
+        ready = wait_until_ready(url, process, log)
+        print(f"\none-process server: ready after {ready:.1f} s")
+        yield url, process, log
+    finally:
+        stop(process)
+
+
+def test_the_one_process_server_answers_as_mlflow_models_serve_and_batch_scoring(
+        one_process, served, batch, registered):
+    url, process, log = one_process
+    _, _, scored = batch
+    raw = scored[list(RAW_COLUMNS)].drop(columns="isFraud")
+    status, answer = _request(f"{url}/invocations", request_of(raw))
+    assert status == 200, answer
+    assert _request(f"{served[0]}/invocations", request_of(raw)) == (200, answer)  # same JSON
+    answers = pd.DataFrame(answer["predictions"])
+    in_scope = scored["type"].isin(SCOPE).to_numpy()
+    got = answers["fraud_probability"].to_numpy(dtype=float)
+    assert np.array_equal(got[in_scope], scored["p"].to_numpy()[in_scope])  # bit for bit
+    assert set(answers["model_version"]) == {registered[0]}
+    records = json.loads(raw.to_json(orient="records"))
+    assert _request(f"{url}/invocations", {"dataframe_records": records}) == (200, answer)
+    columns = {name: raw[name].tolist() for name in raw}
+    assert _request(f"{url}/invocations", {"inputs": columns}) == (200, answer)
+    tree = psutil.Process(process.pid)
+    processes = [tree, *tree.children(recursive=True)]
+    assert [p.name() for p in processes] == [tree.name()]  # one process: no worker, no java
+    assert not (log.parent / "trap" / "java-called").exists()
+    imported = [line.rsplit("|", 1)[-1].strip() for line in log.read_text().splitlines()
+                if line.startswith("import time:")]
+    assert "mlflow" in imported and "fraud_detection.serving.validation" in imported
+    assert not [m for m in imported if m.split(".")[0] in ("py4j", "kedro")]
+    # pyspark is only tried (by MLflow) and refused: the server says none is loaded
+    assert "(no pyspark loaded); serving on" in log.read_text()
+
+
+def test_the_one_process_answers_equal_the_pyfuncs_predict(one_process, mlflow_server):
+    rows = pd.DataFrame(DOCS_REQUEST["dataframe_split"]["data"],
+                        columns=DOCS_REQUEST["dataframe_split"]["columns"])
+    rows = pd.concat([rows, rows.assign(nameOrig="C9", amount=-1.0, type="PAYMENT")])
+    status, answer = _request(f"{one_process[0]}/invocations", request_of(rows))
+    assert status == 200, answer
+    with mlflow_uris(mlflow_server.url):
+        model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
+    expected = model.predict(rows.astype({"step": float, "isFlaggedFraud": float}))
+    assert answer["predictions"] == expected.to_dict(orient="records")
+    assert [r["unscored_reason"] for r in answer["predictions"]] == [
+        None, None, "invalid: amount: negative", "invalid: amount: negative"]
+
+
+def test_the_one_process_server_refuses_as_mlflow_models_serve_does(one_process, served):
+    rows = pd.DataFrame(DOCS_REQUEST["dataframe_split"]["data"],
+                        columns=DOCS_REQUEST["dataframe_split"]["columns"])
+    url, mlflows = one_process[0], served[0]
+    for body in (request_of(rows.drop(columns="amount")), {"dataframe_split": {"x": 1}},
+                 {"data": [1]}):
+        ours = _request(f"{url}/invocations", body)
+        theirs = _request(f"{mlflows}/invocations", body)
+        assert ours[0] == theirs[0] == 400 and _sets_sorted(ours[1]) == _sets_sorted(theirs[1])
+    answer = _request(f"{url}/invocations", request_of(rows.drop(columns="amount")))[1]
+    assert answer["error_code"] == "INVALID_PARAMETER_VALUE", answer
+    assert "Model is missing inputs ['amount']" in answer["message"], answer
+    for path in ("/ping", "/health", "/version"):
+        assert _request(f"{url}{path}") == _request(f"{mlflows}{path}")
+        assert _request(f"{url}{path}")[0] == 200
+
+
+def _sets_sorted(answer: dict) -> dict:
+    """An error answer with the Python sets its message shows (``{'inputs', ...}``) in sorted
+    order: each process orders a set of texts by its own hash seed."""
+    def ordered(match: re.Match) -> str:
+        return "{" + ", ".join(sorted(match.group(1).split(", "))) + "}"
+    return {**answer, "message": re.sub(r"\{('[^{}]*')\}", ordered, answer["message"])}
+
+
+@pytest.mark.parametrize("uri, says", [
+    (f"models:/{MODEL_NAME}@stable", "stable"),
+    (f"models:/{MODEL_NAME}/99", "99"),
+])
+def test_a_model_that_cannot_be_loaded_stops_the_server_in_two_lines(
+        registered, mlflow_server, capsys, uri, says):
+    from fraud_detection.serving.server import main
+
+    with mlflow_uris(mlflow_server.url):
+        assert main(["-m", uri, "-p", str(free_port())]) == 1
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()[-2:]  # the last two lines (MLflow may warn before)
+    assert says in lines[0] and "Traceback" not in err, err
+    assert lines[0].startswith(f"fraud-detection-serve: cannot load {uri}: ")
+    assert "registry" in lines[1]
+
+
+def test_an_unreachable_tracking_server_stops_the_server_at_once(capsys):
+    from fraud_detection.serving.server import main
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    with mlflow_uris(closed):
+        assert main(["-m", "models:/fraud-detector@champion"]) == 1
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and f"tracking server {closed} is unreachable" in lines[0], err
+    assert "MLFLOW_TRACKING_URI" in lines[1]
