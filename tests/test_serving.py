@@ -360,12 +360,13 @@ def _sets_sorted(answer: dict) -> dict:
     return {**answer, "message": re.sub(r"\{('[^{}]*')\}", ordered, answer["message"])}
 
 
-@pytest.mark.parametrize("uri, says", [
-    (f"models:/{MODEL_NAME}@stable", "stable"),
-    (f"models:/{MODEL_NAME}/99", "99"),
+@pytest.mark.parametrize("uri, says, hint", [
+    (f"models:/{MODEL_NAME}@stable", "stable", f"Model '{MODEL_NAME}' has aliases: champion -> "),
+    (f"models:/{MODEL_NAME}/99", "99", f"Model '{MODEL_NAME}' has aliases: champion -> "),
+    ("models:/no-such-model@champion", "no-such-model", "has no model 'no-such-model'; it has: "),
 ])
 def test_a_model_that_cannot_be_loaded_stops_the_server_in_two_lines(
-        registered, mlflow_server, capsys, uri, says):
+        registered, mlflow_server, capsys, uri, says, hint):
     from fraud_detection.serving.server import main
 
     with mlflow_uris(mlflow_server.url):
@@ -374,7 +375,7 @@ def test_a_model_that_cannot_be_loaded_stops_the_server_in_two_lines(
     lines = err.strip().splitlines()[-2:]  # the last two lines (MLflow may warn before)
     assert says in lines[0] and "Traceback" not in err, err
     assert lines[0].startswith(f"fraud-detection-serve: cannot load {uri}: ")
-    assert "registry" in lines[1]
+    assert hint in lines[1] and MODEL_NAME in lines[1], lines
 
 
 def test_an_unreachable_tracking_server_stops_the_server_at_once(capsys):

@@ -155,9 +155,12 @@ def _hint(model_uri: str) -> str:
     from mlflow import get_registry_uri, get_tracking_uri
 
     if model_uri.startswith("models:/"):
-        return (f"Check the model name, alias or version in the registry "
-                f"{redact(get_registry_uri())} (MLFLOW_REGISTRY_URI / MLFLOW_TRACKING_URI); "
-                "list them with MlflowClient().search_model_versions(\"name = '<name>'\").")
+        registry = redact(get_registry_uri())
+        try:
+            return _registered_choices(model_uri, registry)
+        except Exception:  # noqa: BLE001 - the hint is a courtesy: never hide the error
+            return (f"Check the model name, alias or version in the registry {registry} "
+                    "(MLFLOW_REGISTRY_URI / MLFLOW_TRACKING_URI).")
     return (f"Check the model URI (a models:/, runs:/ or a local folder with an MLmodel) and "
             f"the tracking server {redact(get_tracking_uri())} (MLFLOW_TRACKING_URI).")
 
@@ -167,6 +170,28 @@ def _spark_in_process() -> str:
     loaded = sorted(name for name, module in sys.modules.items()
                     if module is not None and name.split(".")[0] in SPARK_PACKAGES)
     return f"Spark modules loaded: {', '.join(loaded[:5])}" if loaded else "no pyspark loaded"
+
+
+def _registered_choices(model_uri: str, registry: str) -> str:
+    """What the registry holds under the URI's model name: its aliases and versions, or the
+    registered names when it has none by that name."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    name = model_uri.removeprefix("models:/").split("@")[0].split("/")[0]
+    client = MlflowClient()
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException:
+        names = sorted(m.name for m in client.search_registered_models(max_results=20))
+        return (f"The registry {registry} has no model {name!r}; it has: "
+                f"{', '.join(names) or 'none'}. Set MLFLOW_TRACKING_URI to the right one.")
+    versions = sorted(int(v.version) for v in client.search_model_versions(
+        f"name = '{name}'", max_results=200))
+    aliases = ", ".join(f"{a} -> {v}" for a, v in sorted((model.aliases or {}).items()))
+    return (f"Model {name!r} has aliases: {aliases or 'none'}; versions: "
+            f"{', '.join(map(str, versions)) or 'none'}. Serve one of them "
+            f"(models:/{name}@<alias> or models:/{name}/<version>).")
 
 
 def build_app(model_uri: str, timeout: int | None = None) -> Any:
