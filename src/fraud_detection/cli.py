@@ -18,7 +18,7 @@ from pydantic_core import to_jsonable_python
 from fraud_detection.cli_pachyderm import pipelines_command
 from fraud_detection.naming import base_name, is_parameters
 from fraud_detection.provenance import data_provenance, model_provenance, run_provenance
-from fraud_detection.provenance.lookup import ProvenanceError, stored_record
+from fraud_detection.provenance.lookup import ProvenanceError, data_record
 from fraud_detection.redaction import redact
 from fraud_detection.run_command import ipython, run
 from fraud_detection.tracking.config import MlflowSettings, TrackingUnavailableError
@@ -113,9 +113,20 @@ def data_command(dataset: str, version: str, env: str | None, as_json: bool) -> 
         )
     if Path(version).exists():
         version = _local_digest(Path(version), context.catalog, dataset)
-    entry = context.catalog.get(dataset)
-    stored = stored_record(entry, version) if entry is not None else None
-    _run(data_provenance, dataset, version, None, stored, as_json=as_json)
+    try:
+        answer = data_provenance(dataset, version)
+    except ProvenanceError as exc:
+        raise click.ClickException(redact(str(exc))) from exc
+    # A transcoded dataset (raw_transactions@spark): any of its entries knows where it is.
+    entries = [name for name in context.catalog if base_name(name) == base_name(dataset)]
+    entry = context.catalog.get(dataset if dataset in entries else entries[0])
+    record = data_record(entry, version, answer)
+    if record is not None:
+        answer["record"] = record
+    _show(answer, as_json)
+    if record and "unreadable" in record:
+        click.echo(f"Warning: the record stored with {dataset} {version} could not be read: "
+                   f"{record['unreadable']}", err=True)
 
 
 def _local_digest(path: Path, catalog, dataset: str) -> str:

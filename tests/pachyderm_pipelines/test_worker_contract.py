@@ -200,6 +200,56 @@ def test_each_job_is_one_mlflow_run_holding_every_datum_and_named_by_its_commit(
     assert [model["name"] for model in answer["models"]] == [MODEL]
 
 
+def _data_answer(deployment, tracking_uri: str, *args: str) -> dict:
+    """`kedro provenance data ... --json` as a user runs it, against the jobs' MLflow server."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(deployment["project"])
+        patch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+        patch.setenv("PACHD_ADDRESS", deployment["server"].address)
+        shown = CliRunner().invoke(cli, ["provenance", "data", *args, "--json"],
+                                   catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    return json.loads(shown.stdout)
+
+
+def test_provenance_data_answers_for_the_jobs_commits_both_ways(deployment, mlflow_server):
+    job, url = deployment["job"], mlflow_server.url
+    runs = {r.data.tags["pachyderm.pipeline"]: r.info.run_id
+            for r in _job_runs(MlflowClient(url), job)}
+    # the aggregate job's output commit: written by the aggregate job, read by the train job
+    # (--env pachyderm names repo model-input: the record is the job's commit, not read there)
+    answer = _data_answer(deployment, url, "model_input_table", job, "--env", "pachyderm")
+    [made], [read] = answer["produced_by"], answer["used_by"]
+    assert (made["run_id"], read["run_id"]) == (runs["aggregate"], runs["train"])
+    assert (made["pachyderm_job"], read["pachyderm_job"]) == (f"aggregate@{job}", f"train@{job}")
+    assert made["pfs"] == read["pfs"] == f"pfs://aggregate@{job}:/model_input_table"
+    assert answer["record"]["provenance_files"] == f"aggregate@{job}:/.provenance/"
+    # the train job's output commit: written by the train job; no stage reads it (the score
+    # stage reads the registered champion)
+    answer = _data_answer(deployment, url, "evaluation_metrics", job)
+    assert [r["run_id"] for r in answer["produced_by"]] == [runs["train"]]
+    assert answer["used_by"] == [] and answer["record"]["pachyderm_job"] == f"train@{job}"
+    # the split job's shards, read by the aggregate job's two shard datums (one run)
+    answer = _data_answer(deployment, url, "transaction_shards", job)
+    assert [r["run_id"] for r in answer["produced_by"]] == [runs["split"]]
+    assert [r["run_id"] for r in answer["used_by"]] == [runs["aggregate"]]
+    # the raw commit, read by the split job; its record read from the raw repo through the
+    # environment's PachydermDataset, which does name that repo
+    answer = _data_answer(deployment, url, "raw_transactions", job, "--env", "pachyderm")
+    assert answer["produced_by"] == [] and [r["run_id"] for r in answer["used_by"]] == [
+        runs["split"]]
+    assert answer["record"]["commit"] == job
+    # and from the train job's run back to the commits it read and wrote
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(deployment["project"])
+        patch.setenv("MLFLOW_TRACKING_URI", url)
+        shown = CliRunner().invoke(cli, ["provenance", "run", runs["train"], "--json"],
+                                   catch_exceptions=False)
+    record = json.loads(shown.stdout)
+    assert record["inputs"] == {"model_input_table": job}
+    assert record["outputs"]["evaluation_metrics"] == job
+
+
 def test_a_raw_commit_touching_one_shard_changes_exactly_that_shard(deployment, spark):
     server, client, csv = deployment["server"], deployment["client"], deployment["csv"]
     lines = csv.decode().splitlines()

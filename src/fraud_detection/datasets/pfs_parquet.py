@@ -38,6 +38,8 @@ from kedro.io import AbstractDataset, DatasetError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from fraud_detection.datasets.versioned import VersionRecord, file_uri
+
 
 def _digest(path: Path) -> str:
     sha = hashlib.sha256()
@@ -70,6 +72,16 @@ class PfsParquetDataset(AbstractDataset[DataFrame, DataFrame]):
     def _describe(self) -> dict[str, Any]:
         return {"input_path": str(self._input), "output_path": str(self._output),
                 "partition_by": self._partition_by}
+
+    def loaded_version(self) -> VersionRecord:
+        """The folder read (in a pachd worker, the tracking names its input commit)."""
+        return VersionRecord("kedro", file_uri(str(self._input)), None, str(self._input),
+                             files=(self._input,))
+
+    def saved_version(self) -> VersionRecord:
+        """The folder written (in a pachd worker, the job's output commit)."""
+        return VersionRecord("kedro", file_uri(str(self._output)), None, str(self._output),
+                             files=(self._output,))
 
     def load(self) -> DataFrame:
         files = sorted(self._input.rglob("*.parquet")) if self._input.is_dir() else []

@@ -18,6 +18,11 @@ on both sides of the MLflow hook (``settings.HOOKS``):
   at the end writes ``/pfs/out/.provenance/<pipeline>-<datum>.json`` naming the run;
 - :class:`PachydermJobEndHook` (runs after the MLflow hook ended its part): marks the datum
   FINISHED or FAILED and gives the run the status all its datums give.
+
+What each dataset reads from ``/pfs/<input>`` or writes to ``/pfs/out`` is tagged on the run
+as the commit pachd names (``kedro.input|output.<dataset>``, through the provenance hook and
+:func:`fraud_detection.tracking.pfs_mounts.as_commit`), so ``kedro provenance data <dataset>
+<commit>`` answers for a job's commits.
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ from fraud_detection.tracking.pachyderm_job_run import (
     end_datum,
     start_datum,
 )
+from fraud_detection.tracking.pfs_mounts import PFS_ROOT_ENV, PROVENANCE_DIR, pfs_root
+
+__all__ = ["PFS_ROOT_ENV", "PROVENANCE_DIR", "PachydermJobEndHook", "PachydermWorkerHook",
+           "datum_source", "pfs_root", "worker_tags"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +67,7 @@ WORKER_TAGS = {
     "pachyderm.output_commit": "PACH_OUTPUT_COMMIT_ID",
 }
 WORKER_ENV_VARS = (*WORKER_TAGS.values(), "PACH_DATUM_ID")
-PFS_ROOT_ENV = "FRAUD_DETECTION_PFS_ROOT"
-PROVENANCE_DIR = ".provenance"
 _MAX_ERROR_TAG = 2000
-
-
-def pfs_root() -> str:
-    """/pfs, or ``$FRAUD_DETECTION_PFS_ROOT`` (a worker contract run under a temp folder)."""
-    return os.environ.get(PFS_ROOT_ENV) or "/pfs"
 
 
 def worker_tags() -> dict[str, str]:

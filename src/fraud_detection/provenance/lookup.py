@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kedro.io import DatasetError
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
@@ -14,6 +15,9 @@ from mlflow.exceptions import MlflowException
 from fraud_detection.datasets.registry_listing import registered_model_names, registered_refs
 from fraud_detection.datasets.versioned import stored_dataset, version_location
 from fraud_detection.naming import RECORD, base_name
+from fraud_detection.redaction import redact
+from fraud_detection.tracking.pachyderm_job_run import JOB_TAG, PIPELINE_TAG
+from fraud_detection.tracking.pfs_mounts import PROVENANCE_DIR
 
 _PARAM_TAGS = ("kedro.run_id", "kedro.env", "kedro.pipelines", "kedro.runner", "git.commit",
                "git.dirty", "project.version")
@@ -105,15 +109,55 @@ def data_provenance(
         runs = client.search_runs(
             experiments, f"tags.`kedro.{role}.{name}` = '{version}'", run_view_type=ViewType.ALL
         )
-        return [{"run_id": r.info.run_id, "status": r.info.status,
-                 "kedro_run_id": r.data.tags.get("kedro.run_id", ""),
-                 "git_commit": r.data.tags.get("git.commit", "")} for r in runs]
+        return [_run_entry(r.info, r.data.tags, f"pachyderm.{role}.{name}") for r in runs]
 
     result = {"dataset": name, "version": version,
               "produced_by": runs_with("output"), "used_by": runs_with("input")}
     if stored:
         result["record"] = stored
     return result
+
+
+def _run_entry(info: Any, tags: dict[str, str], pfs_tag: str) -> dict[str, str]:
+    """One run of a data answer; a Pachyderm job's run also names its job as pachctl does
+    (``<pipeline>@<job>``) and the ``pfs://`` file it read or wrote."""
+    entry = {"run_id": info.run_id, "status": info.status,
+             "kedro_run_id": tags.get("kedro.run_id", ""),
+             "git_commit": tags.get("git.commit", "")}
+    if tags.get(JOB_TAG):
+        entry["pachyderm_job"] = f"{tags.get(PIPELINE_TAG, '')}@{tags[JOB_TAG]}"
+    if tags.get(pfs_tag):
+        entry["pfs"] = tags[pfs_tag]
+    return entry
+
+
+def job_output_record(answer: dict[str, Any]) -> dict[str, str] | None:
+    """Where the record of ``answer``'s version is when a Pachyderm job wrote it: the job's
+    output commit (the version: the worker tags its outputs with that commit) in its
+    pipeline's repo, which holds ``/.provenance/<pipeline>-<datum>.json``, one per datum,
+    each naming the job's run. A Kedro environment's catalog names other repos (``--env
+    pachyderm``) or worker paths, so the record is not read through it."""
+    for run in answer["produced_by"]:
+        if "pachyderm_job" in run:
+            pipeline = run["pachyderm_job"].split("@", 1)[0]
+            files = f"{pipeline}@{answer['version']}:/{PROVENANCE_DIR}/"
+            return {"pachyderm_job": run["pachyderm_job"], "provenance_files": files,
+                    "read_with": f"pachctl list file {files}"}
+    return None
+
+
+def data_record(dataset: Any, version: str, answer: dict[str, Any]) -> dict[str, Any] | None:
+    """What the data says about the run that wrote it, for :func:`data_provenance`'s
+    ``answer``: a Pachyderm job's output commit (:func:`job_output_record`), else what
+    ``dataset`` (the environment's catalog entry) stored with ``version``. A record that
+    cannot be read is said so (``unreadable``), and the runs found in MLflow still shown."""
+    found = job_output_record(answer)
+    if found is not None or dataset is None:
+        return found
+    try:
+        return stored_record(dataset, version)
+    except DatasetError as exc:
+        return {"unreadable": redact(str(exc))}
 
 
 def stored_record(dataset: Any, version: str) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fraud_detection.datasets.versioned import stored_dataset, version_record
+from fraud_detection.tracking.pfs_mounts import as_commit
 
 __all__ = ["BackgroundDigests", "DatasetVersion", "LocatedVersion", "content_digest",
            "locate_version", "stored_dataset", "with_digest"]
@@ -85,8 +86,10 @@ class LocatedVersion:
 def locate_version(name: str, dataset: Any, saved: bool) -> LocatedVersion | None:
     """Where the version of ``dataset`` just loaded or saved lives, without reading it:
     what the dataset tells through :class:`~fraud_detection.datasets.versioned.TracksVersions`
-    (kedro-datasets' datasets through the one adapter, :func:`version_record`)."""
-    record = version_record(dataset, saved)
+    (kedro-datasets' datasets through the one adapter, :func:`version_record`). In a
+    Pachyderm pipeline worker, files under ``/pfs`` are named by their commit
+    (:func:`~fraud_detection.tracking.pfs_mounts.as_commit`)."""
+    record = as_commit(version_record(dataset, saved))
     if record is None:
         return None
     version = DatasetVersion(name, record.kind, record.uri, record.version, record.digest,
