@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import os
 import socket
@@ -69,7 +70,7 @@ def load(model_uri: str) -> Any:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
         _check_flavor(model_uri, local)
         _warn_requirement_mismatches(local)
-        return mlflow.pyfunc.load_model(str(local), suppress_warnings=True)
+        return mlflow.pyfunc.load_model(str(local), suppress_warnings=True, **_model_config())
     except ServeError:
         raise
     except ImportError as error:
@@ -83,6 +84,14 @@ def load(model_uri: str) -> Any:
     except (MlflowException, OSError, ValueError) as error:
         raise ServeError(f"cannot load {model_uri}: {_first_line(error)}\n"
                          f"{_hint(model_uri)}") from None
+
+
+def _model_config() -> dict[str, Any]:
+    """``SERVING_MODEL_CONFIG`` (JSON), which MLflow's scoring server passes to the model."""
+    from mlflow.pyfunc.scoring_server import SERVING_MODEL_CONFIG
+
+    config = os.environ.get(SERVING_MODEL_CONFIG)
+    return {"model_config": json.loads(config)} if config else {}
 
 
 def _check_reachable(model_uri: str) -> None:
