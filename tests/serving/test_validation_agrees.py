@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fraud_detection.pipelines.split.nodes import SCORING, parse_transactions
+from fraud_detection.pipelines.split.rows import SCORING, parse_transactions
 from fraud_detection.schema import RAW_COLUMNS
 from fraud_detection.serving.validation import as_text, problems_of, row_problems
 

@@ -36,7 +36,7 @@ from kedro_datasets.spark import SparkDatasetV2
 from pyspark.sql import DataFrame
 
 from fraud_detection.datasets.versioned import VersionRecord, file_uri
-from fraud_detection.pipelines.split.csv_lines import BOM, read_lines, to_fields
+from fraud_detection.pipelines.split.csv_lines import BOM, to_fields
 from fraud_detection.schema import EXPECTED_HEADER
 from fraud_detection.text import shown
 
@@ -71,7 +71,7 @@ class RawCsvDataset(SparkDatasetV2):
         text = get_spark_with_remote_support().read.options(**self._load_args).text(
             self._spark_path
         )
-        return to_fields(read_lines(text), header)
+        return to_fields(text, header)
 
     def _check_same_header(self, paths: list[str]) -> str:
         """The header line all ``paths`` share (without a byte order mark); else an error."""

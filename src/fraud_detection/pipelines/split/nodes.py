@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
@@ -24,8 +25,10 @@ from fraud_detection.pipelines.split.rows import (
     SHOWN,
     TRAINING,
     Batch,
+    check_transactions,
+    field_count,
     malformed,
-    parse_transactions,
+    with_problems,
 )
 from fraud_detection.schema import (
     CUSTOMER,
@@ -38,6 +41,9 @@ from fraud_detection.spark_cache import cache
 from fraud_detection.text import shown
 
 logger = logging.getLogger(__name__)
+# What the cache keeps of a row that is malformed or has a bad label, beside its original text.
+ORIGINAL_FACTS = ("source_file", "block", "row", "text", "shaped", "fields", "quotes_ok",
+                  "bad_utf8")
 
 class RawDataError(ValueError):
     """The raw transactions cannot be used; the message says where and how to fix it."""
@@ -118,25 +124,26 @@ def lay_out_by_customer(rows: DataFrame, n_shards: int) -> DataFrame:
     return rows.repartition(n_shards, CUSTOMER).sortWithinPartitions(*CUSTOMER_ORDER)
 
 
-def _parse_once(parsed: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, int]]:
-    """The parsed rows, laid out by customer and cached, and the summary counts, from one read.
+def _parse_once(checked: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, int]]:
+    """The checked rows, laid out by customer and cached, and the summary counts, from one read.
 
     Parsing the CSV is the most expensive step of the split: the counts, the quarantine, the
     shards and the history features would each parse it again. Instead one pass fills the
     cache and counts what it holds, and the others read the cache. It holds what they need:
-    the typed values, the problems, and the original text, file and place of the rows with a
-    problem or a bad label. Cached blocks are kept deserialized (``persist()``'s default):
+    the typed values, whether a row is malformed, and the original text, line facts, file
+    and place of the rows that are malformed or have a bad label (the quarantine builds their
+    reasons from these). Cached blocks are kept deserialized (``persist()``'s default):
     every reader then skips a deserialization pass, and filling them skips a serialization
     pass. The run releases the cache once every node reading it in memory has saved its
     outputs (locally: the aggregate stage, see ``hooks.spark_cache``).
     """
     original = F.struct(
         *(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS),
-        *(F.col(name) for name in ("source_file", "block", "row", "text", "shaped")),
+        *(F.col(name) for name in ORIGINAL_FACTS),
     )
-    typed = parsed.select(
+    typed = checked.select(
         *RAW_COLUMNS,
-        "problems",
+        "malformed",
         "bad_label",
         F.when(malformed() | F.col("bad_label"), original).alias("original"),
     )
@@ -145,11 +152,12 @@ def _parse_once(parsed: DataFrame, n_shards: int) -> tuple[DataFrame, dict[str, 
     return cached, {key: int(value or 0) for key, value in summary.items()}
 
 
-def _check_types(summary: dict[str, int], parsed: DataFrame, source: str, batch: Batch) -> None:
+def _check_types(summary: dict[str, int], checked: DataFrame, source: str, batch: Batch
+                 ) -> None:
     """A column where no value parses has the wrong type: a file problem, not a row problem."""
     for name in NUMERIC:
         if summary[f"present:{name}"] and not summary[f"parsed:{name}"]:
-            example = parsed.where("shaped").select(f"raw_{name}").dropna().first()[0]
+            example = checked.where("shaped").select(f"raw_{name}").dropna().first()[0]
             raise RawDataError(
                 f"{batch.dataset}: column '{name}' has the wrong type in {source}: expected "
                 f"{ARTICLE[RAW_COLUMNS[name]]}, found values like '{shown(example)}'"
@@ -165,10 +173,10 @@ def _file_and_line(raw: DataFrame) -> Column:
     return F.concat(file, F.lit(" line "), number.cast("string"))
 
 
-def _check_labels(summary: dict[str, int], raw: DataFrame, parsed: DataFrame, source: str,
+def _check_labels(summary: dict[str, int], raw: DataFrame, checked: DataFrame, source: str,
                   batch: Batch) -> None:
     if summary["bad_labels"]:
-        bad = parsed.where("bad_label")
+        bad = checked.where("bad_label")
         found = bad.select(
             F.coalesce(f"raw_{LABEL}", F.lit("empty")).alias("value"),
             _file_and_line(raw).alias("where"),
@@ -186,17 +194,18 @@ def _validate(
 ) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
     source = source_of(raw)
     check_columns(raw.columns, source, batch)
-    parsed = parse_transactions(raw, batch, params.max_abs_amount)
-    cached, summary = _parse_once(parsed, params.n_shards)
+    checked = check_transactions(raw, batch, params.max_abs_amount)
+    cached, summary = _parse_once(checked, params.n_shards)
     if not summary["rows"]:
         raise RawDataError(
             f"{batch.dataset}: no rows in {source}; expected PaySim transactions"
         )
-    _check_types(summary, parsed, source, batch)
-    _check_labels(summary, raw, parsed, source, batch)
+    _check_types(summary, checked, source, batch)
+    _check_labels(summary, raw, checked, source, batch)
 
     valid = cached.where(~malformed()).select(*RAW_COLUMNS)
-    quarantine = _quarantine(raw, cached, known_empty=not summary["quarantined"])
+    reasons = _Reasons(field_count(raw), batch, params.max_abs_amount)
+    quarantine = _quarantine(raw, cached, reasons, known_empty=not summary["quarantined"])
     report = {
         "dataset": batch.dataset,
         "quarantine": batch.quarantine,
@@ -215,36 +224,41 @@ def _validate(
     return valid, quarantine, report
 
 
-def _quarantine(raw: DataFrame, cached: DataFrame, known_empty: bool) -> DataFrame:
+@dataclass(frozen=True)
+class _Reasons:
+    """What the reasons of a quarantined row depend on besides the row."""
+
+    n_fields: int
+    batch: Batch
+    max_abs: float
+
+
+def _quarantine(raw: DataFrame, cached: DataFrame, reasons: _Reasons, known_empty: bool
+                ) -> DataFrame:
     """The malformed rows: original text, ``problems``, ``source_file``, ``line``, ``raw_line``.
 
-    ``raw_line`` is the whole line (bytes that are not UTF-8 shown as U+FFFD), so a row with
-    extra fields keeps them too.
+    The reasons are built here, from the typed values and the original text and line facts
+    the cache keeps of these rows only. ``raw_line`` is the whole line (bytes that are not
+    UTF-8 shown as U+FFFD), so a row with extra fields keeps them too.
     """
-    rows = cached.where(malformed())
-    if known_empty:  # no need to scan the rows for bad ones, nor to count lines
-        return rows.select(
-            *(F.col(f"original.{name}").alias(name) for name in RAW_COLUMNS),
-            "problems",
-            F.col("original.source_file").alias("source_file"),
-            F.lit(None).cast("long").alias("line"),
-            F.make_valid_utf8("original.text").alias("raw_line"),
-        ).limit(0)
-    flat = rows.select(
-        *(F.col(f"original.{name}").alias(name) for name in RAW_COLUMNS),
-        "problems",
-        *(F.col(f"original.{name}").alias(name) for name in ("source_file", "block", "row")),
-        F.make_valid_utf8("original.text").alias("raw_line"),
-    )
-    line = (line_number(raw, F.col("source_file"), F.col("block"), F.col("row"))
-            if LINE in raw.columns else F.lit(None).cast("long"))
-    return flat.select(
+    rows = cached.where(malformed()).select(
         *RAW_COLUMNS,
+        *(F.col(f"original.{name}").alias(f"raw_{name}") for name in RAW_COLUMNS),
+        *(F.col(f"original.{name}").alias(name) for name in ORIGINAL_FACTS),
+    )
+    described = with_problems(rows, reasons.n_fields, reasons.batch, reasons.max_abs)
+    if known_empty or LINE not in raw.columns:  # no need to count lines
+        line = F.lit(None).cast("long")
+    else:
+        line = line_number(raw, F.col("source_file"), F.col("block"), F.col("row"))
+    quarantine = described.select(
+        *(F.col(f"raw_{name}").alias(name) for name in RAW_COLUMNS),
         "problems",
         F.regexp_replace("source_file", "^file:(//)?", "").alias("source_file"),
         line.alias("line"),
-        "raw_line",
+        F.make_valid_utf8("text").alias("raw_line"),
     )
+    return quarantine.limit(0) if known_empty else quarantine
 
 
 def validate_transactions(
