@@ -200,16 +200,17 @@ def test_each_job_is_one_mlflow_run_holding_every_datum_and_named_by_its_commit(
     assert [model["name"] for model in answer["models"]] == [MODEL]
 
 
-def _data_answer(deployment, tracking_uri: str, *args: str) -> dict:
-    """`kedro provenance data ... --json` as a user runs it, against the jobs' MLflow server."""
+def _data_answer(deployment, tracking_uri: str, *args: str, pachd: str | None = None) -> dict:
+    """`kedro provenance data ... --json` as a user runs it, against the jobs' MLflow server;
+    the warnings on stderr under ``stderr``."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(deployment["project"])
         patch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
-        patch.setenv("PACHD_ADDRESS", deployment["server"].address)
+        patch.setenv("PACHD_ADDRESS", pachd or deployment["server"].address)
         shown = CliRunner().invoke(cli, ["provenance", "data", *args, "--json"],
                                    catch_exceptions=False)
     assert shown.exit_code == 0, shown.output
-    return json.loads(shown.stdout)
+    return {**json.loads(shown.stdout), "stderr": shown.stderr}
 
 
 def test_provenance_data_answers_for_the_jobs_commits_both_ways(deployment, mlflow_server):
@@ -239,6 +240,12 @@ def test_provenance_data_answers_for_the_jobs_commits_both_ways(deployment, mlfl
     assert answer["produced_by"] == [] and [r["run_id"] for r in answer["used_by"]] == [
         runs["split"]]
     assert answer["record"]["commit"] == job
+    # a pachd that does not answer: the runs still, the record said unreadable, no traceback
+    answer = _data_answer(deployment, url, "raw_transactions", job, "--env", "pachyderm",
+                          pachd="grpc://127.0.0.1:9")
+    assert [r["run_id"] for r in answer["used_by"]] == [runs["split"]]
+    assert "127.0.0.1:9" in answer["record"]["unreadable"]
+    assert "could not be read" in answer["stderr"] and "Traceback" not in answer["stderr"]
     # and from the train job's run back to the commits it read and wrote
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(deployment["project"])
