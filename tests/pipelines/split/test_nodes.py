@@ -171,3 +171,24 @@ def test_validated_rows_are_laid_out_for_the_history_window(spark, tmp_path):
     above_cache = physical.split("InMemoryRelation")[0]
     assert "Window" in above_cache and "InMemoryTableScan" in above_cache
     assert "Exchange" not in above_cache and "Sort [" not in above_cache
+
+
+def test_the_pass_over_every_line_runs_compiled_code(spark, tmp_path):
+    """HotSpot never compiles a method over 8,000 bytes of bytecode (its HugeMethodLimit):
+    such a method runs in the bytecode interpreter, on every line, several times slower.
+    Every method Spark generates for the pass that reads, checks and caches the rows stays
+    under that size (a check of the generated code, not of time)."""
+    previous = spark.conf.get("spark.sql.adaptive.enabled")
+    spark.conf.set("spark.sql.adaptive.enabled", "false")  # the whole plan as one tree
+    try:
+        valid, _, _ = validate_transactions(load(spark, write_csv(tmp_path, VALID_LINES)), SPLIT)
+        leaves = valid._jdf.queryExecution().executedPlan().collectLeaves()
+    finally:
+        spark.conf.set("spark.sql.adaptive.enabled", previous)
+    cached = [leaves.apply(i).relation().cachedPlan() for i in range(leaves.size())
+              if leaves.apply(i).nodeName() == "InMemoryTableScan"]
+    assert len(cached) == 1
+    debug = spark._jvm.org.apache.spark.sql.execution.debug.package
+    stages = debug.codegenStringSeq(cached[0])
+    sizes = [stages.apply(i)._3().maxMethodCodeSize() for i in range(stages.size())]
+    assert len(sizes) == 2 and max(sizes) < 8000, sizes  # read and check; sort and cache
