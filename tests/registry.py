@@ -92,6 +92,9 @@ def mlflow_uris(uri: str) -> Iterator[None]:
     saved = tracking_utils._tracking_uri, registry_utils._registry_uri
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # set_tracking_uri exports MLFLOW_TRACKING_URI only when the URI changes: an earlier
+    # in-process run may have left the global at ``uri`` with the variable since removed.
+    os.environ["MLFLOW_TRACKING_URI"] = os.environ["MLFLOW_REGISTRY_URI"] = uri
     try:
         yield
     finally:
