@@ -25,7 +25,6 @@ from fraud_detection.datasets.pachyderm_connection import (
     resolve_target,
     rpc_error,
 )
-from fraud_detection.hooks.pachyderm_worker import pfs_root
 from fraud_detection.pachyderm_pipelines import (
     STAGES,
     WORKER_ENV,
@@ -34,6 +33,7 @@ from fraud_detection.pachyderm_pipelines import (
     pipeline_specs,
     stage_io,
 )
+from fraud_detection.tracking.pfs_mounts import pfs_root
 
 CONFIG_NAME = "pachyderm_pipelines"
 

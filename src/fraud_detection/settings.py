@@ -8,16 +8,13 @@ from kedro.config import OmegaConfigLoader
 from fraud_detection.datasets.complete_versions import install as load_complete_versions_only
 from fraud_detection.hooks.mlflow_tracking import MlflowTrackingHook
 from fraud_detection.hooks.model_refs import ModelRefHook
-from fraud_detection.hooks.pachyderm_worker import (
-    PachydermJobEndHook,
-    PachydermWorkerHook,
-    pfs_root,
-)
+from fraud_detection.hooks.pachyderm_worker import PachydermJobEndHook, PachydermWorkerHook
 from fraud_detection.hooks.parameters import ParameterCheckHook
 from fraud_detection.hooks.provenance import ProvenanceHook
 from fraud_detection.hooks.spark import SparkHooks
 from fraud_detection.hooks.spark_cache import SparkCacheHook
 from fraud_detection.hooks.unfinished_saves import UnfinishedSavesHook
+from fraud_detection.tracking.pfs_mounts import pfs_root
 from fraud_detection.tracking.run_record import RunRecords
 
 # Every versioned dataset loads its newest completely saved version, naming those it skips.

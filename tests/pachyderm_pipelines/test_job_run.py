@@ -122,12 +122,18 @@ def test_the_run_is_running_while_a_datum_runs_failed_if_one_failed_else_finishe
     assert client.get_run(run).info.status == FINISHED
 
 
-def test_a_finished_datum_ending_after_a_failed_one_cannot_hide_it(store):
-    """The MLflow hook of the finishing datum wrote FINISHED last; settling restores FAILED."""
-    client, experiment = store
+def _two_running_datums(client, experiment) -> str:
+    """A job's run with datums a and b running."""
     run = elect_job_run(client, experiment, _job(), settle=0.0)
     start_datum(client, run, "a", None)
     start_datum(client, run, "b", None)
+    return run
+
+
+def test_a_finished_datum_ending_after_a_failed_one_cannot_hide_it(store):
+    """The MLflow hook of the finishing datum wrote FINISHED last; settling restores FAILED."""
+    client, experiment = store
+    run = _two_running_datums(client, experiment)
     end_datum(client, run, "b", FAILED)
     client.set_terminated(run, FINISHED)  # what datum a's MLflow hook does when a ends
     assert end_datum(client, run, "a", FINISHED) == FAILED
@@ -136,9 +142,7 @@ def test_a_finished_datum_ending_after_a_failed_one_cannot_hide_it(store):
 
 def test_the_stale_run_check_never_ends_a_job_run_between_datums(store):
     client, experiment = store
-    run = elect_job_run(client, experiment, _job(), settle=0.0)
-    start_datum(client, run, "a", None)
-    start_datum(client, run, "b", None)
+    run = _two_running_datums(client, experiment)
     # datum a's process names itself while it runs: the check sees a live process
     assert end_stale_runs(client, [experiment]) == []
     # a ended (its process is gone), b runs on another worker: nothing left to judge

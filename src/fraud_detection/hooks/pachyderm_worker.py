@@ -52,10 +52,7 @@ from fraud_detection.tracking.pachyderm_job_run import (
     end_datum,
     start_datum,
 )
-from fraud_detection.tracking.pfs_mounts import PFS_ROOT_ENV, PROVENANCE_DIR, pfs_root
-
-__all__ = ["PFS_ROOT_ENV", "PROVENANCE_DIR", "PachydermJobEndHook", "PachydermWorkerHook",
-           "datum_source", "pfs_root", "worker_tags"]
+from fraud_detection.tracking.pfs_mounts import PROVENANCE_DIR, pfs_file, pfs_root
 
 logger = logging.getLogger(__name__)
 
@@ -80,14 +77,12 @@ def worker_tags() -> dict[str, str]:
 def datum_source() -> str | None:
     """What the datum reads, as ``<input>@<commit>:<path>``: pachd sets ``<input>`` to the
     datum's path under /pfs/<input> and ``<input>_COMMIT`` to the input commit."""
-    root = Path(pfs_root())
-    for name, commit in sorted(os.environ.items()):
-        if not name.endswith("_COMMIT") or name.startswith("PACH_"):
-            continue
-        path = os.environ.get(name.removesuffix("_COMMIT"))
-        mount = root / name.removesuffix("_COMMIT")
-        if path and (path == str(mount) or path.startswith(f"{mount}/")):
-            return f"{mount.name}@{commit}:/{path[len(str(mount)):].lstrip('/')}"
+    for name in sorted(os.environ):
+        if name.endswith("_COMMIT") and not name.startswith("PACH_"):
+            mount = name.removesuffix("_COMMIT")
+            found = pfs_file(os.environ.get(mount, ""))
+            if found is not None and found.repo == mount:
+                return f"{found.repo}@{found.commit}:{found.path}"
     return None
 
 
@@ -148,7 +143,7 @@ class PachydermWorkerHook:
             **{var: os.environ.get(var) for var in WORKER_ENV_VARS},
         }
         if run is not None:
-            record["mlflow_tracking_uri"] = _safe_uri(mlflow.get_tracking_uri())
+            record["mlflow_tracking_uri"] = redact(mlflow.get_tracking_uri())
         name = f"{self._tags.get('pachyderm.pipeline', 'stage')}-{self._datum}.json"
         target = Path(pfs_root()) / "out" / PROVENANCE_DIR / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -207,8 +202,3 @@ def _experiment(settings: MlflowSettings, client: MlflowClient) -> str:
             raise
         return found.experiment_id
 
-
-def _safe_uri(uri: str) -> str:
-    """The tracking URI without any user:password part."""
-    scheme, sep, rest = uri.partition("://")
-    return f"{scheme}{sep}{rest.split('@', 1)[-1]}" if sep and "@" in rest.split("/")[0] else uri
